@@ -1,0 +1,149 @@
+/* common/file.c — see file.h. */
+#include "common/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+cc_status cc_path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    int n = snprintf(out, cap, "%.*s/%s", (int)dl, dir, name);
+    if (n < 0 || (size_t)n >= cap)
+        return cc_fail(CC_E_LIMIT, "path too long: %s/%s", dir, name);
+    return CC_OK;
+}
+
+const char *cc_path_base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+cc_status cc_write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return cc_fail(CC_E_IO, "write: %s", strerror(errno));
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return CC_OK;
+}
+
+cc_status cc_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cc_fail(CC_E_IO, "%s: open for fsync: %s", path, strerror(errno));
+    int rc;
+    do
+        rc = fsync(fd);
+    while (rc < 0 && errno == EINTR);
+    int err = errno;
+    close(fd);
+    if (rc < 0)
+        return cc_fail(CC_E_IO, "%s: fsync: %s", path, strerror(err));
+    return CC_OK;
+}
+
+cc_status cc_read_file(const char *path, cc_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cc_fail(errno == ENOENT ? CC_E_NOTFOUND : CC_E_IO, "%s: %s", path,
+                       strerror(errno));
+    cc_status st = CC_OK;
+    for (;;) {
+        if (out->len == out->max) {
+            /* Full: fine only if the file ends exactly here. */
+            uint8_t probe;
+            ssize_t r = read(fd, &probe, 1);
+            if (r > 0)
+                st = cc_fail(CC_E_LIMIT, "%s: larger than the limit of %zu bytes", path,
+                             out->max);
+            break;
+        }
+        size_t want = out->max - out->len < 65536 ? out->max - out->len : 65536;
+        st = cc_buf_reserve(out, want);
+        if (st != CC_OK)
+            break;
+        ssize_t r = read(fd, out->data + out->len, want);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            st = cc_fail(CC_E_IO, "%s: read: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+    }
+    close(fd);
+    return st;
+}
+
+cc_status cc_hash_file(const char *path, cc_hash128 *out, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cc_fail(errno == ENOENT ? CC_E_NOTFOUND : CC_E_IO, "%s: %s", path,
+                       strerror(errno));
+    cc_hasher *h = NULL;
+    cc_status st = cc_hasher_new(&h);
+    enum { CHUNK = 1 << 20 };
+    uint8_t *chunk = st == CC_OK ? malloc(CHUNK) : NULL;
+    uint64_t total = 0;
+    if (st == CC_OK && !chunk)
+        st = cc_fail(CC_E_NOMEM, "out of memory");
+    while (st == CC_OK) {
+        ssize_t r = read(fd, chunk, CHUNK);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            st = cc_fail(CC_E_IO, "%s: read: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        cc_hasher_update(h, chunk, (size_t)r);
+        total += (uint64_t)r;
+    }
+    if (st == CC_OK) {
+        *out = cc_hasher_digest(h);
+        if (size)
+            *size = total;
+    }
+    free(chunk);
+    cc_hasher_free(h);
+    close(fd);
+    return st;
+}
+
+cc_status cc_mkdir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat sb;
+        if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return CC_OK;
+        return cc_fail(CC_E_IO, "%s: exists and is not a directory", dir);
+    }
+    return cc_fail(CC_E_IO, "%s: mkdir: %s", dir, strerror(errno));
+}
+
+int cc_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages clipcrawl needs to build, test and run — only those missing, so
+# a second run does nothing and returns at once. Runs as root (CI) or through sudo.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config clang clang-format libclang-rt-14-dev
+  liblmdb-dev lmdb-utils libzstd-dev zstd libxxhash-dev
+  libjpeg62-turbo-dev libpng-dev libwebp-dev
+  libcmocka-dev
+  python3 python3-lmdb python3-zstandard
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  # dpkg-query is fast and needs no lock; "install ok installed" is the only state we accept.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "ops/deps.sh: installing ${missing[*]}" >&2
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
