@@ -8,7 +8,7 @@
 #include "common/status.h"
 
 #define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1  /* the command ran and failed, or found problems */
+#define CLI_EXIT_FAIL 1 /* the command ran and failed, or found problems */
 #define CLI_EXIT_USAGE 2 /* bad command line */
 
 /* Entry points of the subcommand groups: argv[0] is the group name ("shards"). */

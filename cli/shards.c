@@ -46,8 +46,11 @@ static int next_opt(int argc, char **argv, const char *shortopts, const struct o
     return 0;
 }
 
-#define COMMON_LONG {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},             \
-                    {"help", no_argument, 0, 'h'}
+#define COMMON_LONG                                                                                \
+    {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},                              \
+    {                                                                                              \
+        "help", no_argument, 0, 'h'                                                                \
+    }
 
 static int usage_error(const char *cmd, const char *usage, const char *what)
 {
@@ -90,8 +93,8 @@ typedef struct pack_counts {
 } pack_counts;
 
 /* Reads one list entry's image and fills rec. Returns 0 = ok, or the counter to bump. */
-static uint64_t *pack_load(const char *listdir, const char *path, const char *caption,
-                           cc_buf *img, shard_record *rec, pack_counts *pc)
+static uint64_t *pack_load(const char *listdir, const char *path, const char *caption, cc_buf *img,
+                           shard_record *rec, pack_counts *pc)
 {
     char full[4096];
     if (path[0] == '/')
@@ -138,9 +141,8 @@ static uint64_t *pack_load(const char *listdir, const char *path, const char *ca
     rec->image_format = p.format;
     rec->width = rec->orig_width = p.width;
     rec->height = rec->orig_height = p.height;
-    rec->fetch_time_ms = stat(full, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 +
-                                                    sb.st_mtim.tv_nsec / 1000000
-                                              : 0;
+    rec->fetch_time_ms =
+        stat(full, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 : 0;
     return NULL;
 }
 
@@ -276,8 +278,7 @@ static int cmd_pack(int argc, char **argv)
         }
         st = shard_writer_add(w, &rec);
         if (st == CC_E_EXISTS) {
-            cc_log_warn("%s:%" PRIu64 ": the same path and caption again, skipped", from,
-                        lineno);
+            cc_log_warn("%s:%" PRIu64 ": the same path and caption again, skipped", from, lineno);
             pc.duplicate++;
             continue;
         }
@@ -380,8 +381,7 @@ typedef struct stat_acc {
     uint32_t cap_max;
 } stat_acc;
 
-static int stat_rec(void *ctx, const shard_manifest_entry *e, uint64_t index,
-                    const shard_record *r)
+static int stat_rec(void *ctx, const shard_manifest_entry *e, uint64_t index, const shard_record *r)
 {
     (void)e;
     (void)index;
@@ -467,8 +467,7 @@ typedef struct dump_ctx {
     uint64_t limit, n;
 } dump_ctx;
 
-static int dump_rec(void *ctx, const shard_manifest_entry *e, uint64_t index,
-                    const shard_record *r)
+static int dump_rec(void *ctx, const shard_manifest_entry *e, uint64_t index, const shard_record *r)
 {
     (void)e;
     (void)index;
@@ -476,8 +475,9 @@ static int dump_rec(void *ctx, const shard_manifest_entry *e, uint64_t index,
     if (d->limit && d->n >= d->limit)
         return -1;
     cc_buf_reset(&d->json);
-    if (shard_record_to_json(r, &d->json) != CC_OK)
-        return cli_fail("shards dump", CC_E_LIMIT);
+    cc_status st = shard_record_to_json(r, &d->json);
+    if (st != CC_OK)
+        return cli_fail("shards dump", st);
     fwrite(d->json.data, 1, d->json.len, stdout);
     fputc('\n', stdout);
     if (d->images) {
@@ -485,8 +485,8 @@ static int dump_rec(void *ctx, const shard_manifest_entry *e, uint64_t index,
         cc_hash128_hex(cc_hash128_from_bytes(r->uid), name);
         snprintf(name + 32, sizeof name - 32, ".%s", shard_image_ext(r->image_format));
         FILE *f = NULL;
-        if (cc_path_join(path, sizeof path, d->images, name) != CC_OK ||
-            !(f = fopen(path, "wb")) || fwrite(r->image, 1, r->image_len, f) != r->image_len) {
+        if (cc_path_join(path, sizeof path, d->images, name) != CC_OK || !(f = fopen(path, "wb")) ||
+            fwrite(r->image, 1, r->image_len, f) != r->image_len) {
             cli_error("shards dump", "%s: %s", path, strerror(errno));
             if (f)
                 fclose(f);
@@ -606,8 +606,8 @@ static int verify_image(void *ctx, const shard_record *r, char *msg, size_t cap)
         return 1;
     }
     if (p.width != r->width || p.height != r->height) {
-        snprintf(msg, cap, "image is %ux%u but the record says %ux%u", p.width, p.height,
-                 r->width, r->height);
+        snprintf(msg, cap, "image is %ux%u but the record says %ux%u", p.width, p.height, r->width,
+                 r->height);
         return 1;
     }
     return 0;
@@ -783,8 +783,8 @@ int cli_shards(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"pack", cmd_pack}, {"stat", cmd_stat},     {"dump", cmd_dump},
-                {"verify", cmd_verify}, {"ls", cmd_ls}, {"export", cmd_export}};
+    } cmds[] = {{"pack", cmd_pack},     {"stat", cmd_stat}, {"dump", cmd_dump},
+                {"verify", cmd_verify}, {"ls", cmd_ls},     {"export", cmd_export}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(shards_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;

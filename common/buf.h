@@ -14,9 +14,9 @@
 
 typedef struct cc_buf {
     uint8_t *data; /* owned; NULL until the first growth */
-    size_t len;    /* bytes in use */
-    size_t cap;    /* bytes allocated */
-    size_t max;    /* hard limit on len */
+    size_t len; /* bytes in use */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard limit on len */
 } cc_buf;
 
 /* An empty buffer that may hold at most max bytes. Allocates nothing. */

@@ -62,8 +62,7 @@ cc_status cc_read_file(const char *path, cc_buf *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return cc_fail(errno == ENOENT ? CC_E_NOTFOUND : CC_E_IO, "%s: %s", path,
-                       strerror(errno));
+        return cc_fail(errno == ENOENT ? CC_E_NOTFOUND : CC_E_IO, "%s: %s", path, strerror(errno));
     cc_status st = CC_OK;
     for (;;) {
         if (out->len == out->max) {
@@ -71,8 +70,7 @@ cc_status cc_read_file(const char *path, cc_buf *out)
             uint8_t probe;
             ssize_t r = read(fd, &probe, 1);
             if (r > 0)
-                st = cc_fail(CC_E_LIMIT, "%s: larger than the limit of %zu bytes", path,
-                             out->max);
+                st = cc_fail(CC_E_LIMIT, "%s: larger than the limit of %zu bytes", path, out->max);
             break;
         }
         size_t want = out->max - out->len < 65536 ? out->max - out->len : 65536;
@@ -98,8 +96,7 @@ cc_status cc_hash_file(const char *path, cc_hash128 *out, uint64_t *size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return cc_fail(errno == ENOENT ? CC_E_NOTFOUND : CC_E_IO, "%s: %s", path,
-                       strerror(errno));
+        return cc_fail(errno == ENOENT ? CC_E_NOTFOUND : CC_E_IO, "%s: %s", path, strerror(errno));
     cc_hasher *h = NULL;
     cc_status st = cc_hasher_new(&h);
     enum { CHUNK = 1 << 20 };

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static cc_log_level current = CC_LOG_INFO;
-static int progress_shown;   /* a progress line is on screen and must be cleared first */
+static int progress_shown; /* a progress line is on screen and must be cleared first */
 static double progress_last; /* monotonic seconds of the last redraw */
 
 void cc_log_set_level(cc_log_level level)

@@ -53,8 +53,7 @@ cc_status cc_wrap(cc_status st, const char *fmt, ...)
     memcpy(old, errmsg, sizeof old);
     /* A failure that left no message still says what kind of failure it was. */
     int n = snprintf(errmsg, sizeof errmsg, "%s: ", prefix);
-    if (n > 0 && (size_t)n < sizeof errmsg)
-    {
+    if (n > 0 && (size_t)n < sizeof errmsg) {
         /* Truncation is intended: the innermost detail goes last. */
         const char *tail = old[0] ? old : cc_status_str(st);
         size_t room = sizeof errmsg - (size_t)n - 1, tl = strlen(tail);

@@ -13,18 +13,18 @@
 
 typedef enum cc_status {
     CC_OK = 0,
-    CC_E_INVAL,       /* invalid argument or option */
-    CC_E_NOMEM,       /* allocation failed */
-    CC_E_IO,          /* file system or OS error */
-    CC_E_FORMAT,      /* malformed input: bad magic, bad layout, bad text */
-    CC_E_VERSION,     /* a format version this build does not read */
-    CC_E_CHECKSUM,    /* stored checksum does not match the bytes */
-    CC_E_LIMIT,       /* a configured limit (bytes, count, length) would be exceeded */
-    CC_E_NOTFOUND,    /* no such key, file or entry */
-    CC_E_EXISTS,      /* already present (duplicate uid, existing file) */
-    CC_E_DB,          /* LMDB failure */
-    CC_E_COMPRESS,    /* zstd failure */
-    CC_E_BUSY,        /* locked by another process */
+    CC_E_INVAL, /* invalid argument or option */
+    CC_E_NOMEM, /* allocation failed */
+    CC_E_IO, /* file system or OS error */
+    CC_E_FORMAT, /* malformed input: bad magic, bad layout, bad text */
+    CC_E_VERSION, /* a format version this build does not read */
+    CC_E_CHECKSUM, /* stored checksum does not match the bytes */
+    CC_E_LIMIT, /* a configured limit (bytes, count, length) would be exceeded */
+    CC_E_NOTFOUND, /* no such key, file or entry */
+    CC_E_EXISTS, /* already present (duplicate uid, existing file) */
+    CC_E_DB, /* LMDB failure */
+    CC_E_COMPRESS, /* zstd failure */
+    CC_E_BUSY, /* locked by another process */
     CC_E_UNSUPPORTED, /* valid input this build cannot handle */
     CC_STATUS_COUNT
 } cc_status;

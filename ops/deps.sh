@@ -8,7 +8,7 @@ PKGS=(
   liblmdb-dev lmdb-utils libzstd-dev zstd libxxhash-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev
   libcmocka-dev
-  python3 python3-lmdb python3-zstandard
+  python3 python3-lmdb python3-zstandard python3-xxhash xxhash
 )
 
 missing=()

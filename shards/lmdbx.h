@@ -16,8 +16,7 @@
 /* Translates an LMDB return code into a status with "what: mdb_strerror" as the message. */
 static inline cc_status shard_mdb_fail(int rc, const char *what)
 {
-    return cc_fail(rc == MDB_NOTFOUND ? CC_E_NOTFOUND : CC_E_DB, "%s: %s", what,
-                   mdb_strerror(rc));
+    return cc_fail(rc == MDB_NOTFOUND ? CC_E_NOTFOUND : CC_E_DB, "%s: %s", what, mdb_strerror(rc));
 }
 
 #endif

@@ -68,8 +68,8 @@ static cc_status parse_line(char *line, shard_manifest_entry *e)
         return CC_E_FORMAT;
     memcpy(e->name, f[0], strlen(f[0]) + 1);
     uint64_t sealed;
-    if (parse_u64(f[1], &e->count) || parse_u64(f[2], &e->bytes) ||
-        parse_u64(f[4], &sealed) || cc_hash128_parse(f[3], &e->checksum))
+    if (parse_u64(f[1], &e->count) || parse_u64(f[2], &e->bytes) || parse_u64(f[4], &sealed) ||
+        cc_hash128_parse(f[3], &e->checksum))
         return CC_E_FORMAT;
     e->sealed_at = (int64_t)sealed;
     return CC_OK;
@@ -104,8 +104,10 @@ cc_status shard_manifest_load(const char *path_or_dir, shard_manifest **out)
     cc_buf_init(&text, MANIFEST_MAX);
     cc_status st = cc_read_file(path, &text);
     if (st == CC_E_NOTFOUND) {
-        st = cc_fail(CC_E_NOTFOUND, "%s: no manifest (not a clipcrawl output folder, or nothing "
-                                    "sealed yet)", path);
+        st = cc_fail(CC_E_NOTFOUND,
+                     "%s: no manifest (not a clipcrawl output folder, or nothing "
+                     "sealed yet)",
+                     path);
         goto fail;
     }
     if (st != CC_OK)
@@ -118,17 +120,18 @@ cc_status shard_manifest_load(const char *path_or_dir, shard_manifest **out)
     for (size_t lineno = 1; p < end; lineno++) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
-            if (lineno == 1)
-                st = cc_fail(CC_E_FORMAT, "%s: not a clipcrawl manifest (torn first line)", path);
-            break; /* torn append after a crash: not committed */
+            /* A torn append after a crash: not committed. The first append writes the header
+             * with the first entry, so a torn header is an empty manifest, as is an empty file. */
+            if (lineno == 1 && strncmp(p, MANIFEST_MAGIC, (size_t)(end - p)) != 0)
+                st = cc_fail(CC_E_FORMAT, "%s: not a clipcrawl manifest", path);
+            break;
         }
         *nl = '\0';
         if (lineno == 1) {
             if (strcmp(p, MANIFEST_MAGIC) != 0) {
                 st = cc_fail(strncmp(p, "# clipcrawl manifest ", 21) == 0 ? CC_E_VERSION
                                                                           : CC_E_FORMAT,
-                             "%s: first line is '%.60s', expected '%s'%s", path, p,
-                             MANIFEST_MAGIC,
+                             "%s: first line is '%.60s', expected '%s'%s", path, p, MANIFEST_MAGIC,
                              strncmp(p, "# clipcrawl manifest ", 21) == 0
                                  ? " (written by a newer clipcrawl: upgrade)"
                                  : " (not a clipcrawl manifest)");
@@ -215,8 +218,8 @@ cc_status shard_manifest_append(const char *path, const shard_manifest_entry *e)
     char hex[33];
     cc_hash128_hex(e->checksum, hex);
     int n = snprintf(line, sizeof line, "%s%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%" PRId64 "\n",
-                     keep == 0 ? MANIFEST_MAGIC "\n" MANIFEST_COLUMNS "\n" : "", e->name,
-                     e->count, e->bytes, hex, e->sealed_at);
+                     keep == 0 ? MANIFEST_MAGIC "\n" MANIFEST_COLUMNS "\n" : "", e->name, e->count,
+                     e->bytes, hex, e->sealed_at);
     if (n < 0 || (size_t)n >= sizeof line) {
         st = cc_fail(CC_E_LIMIT, "manifest line too long");
         goto out;

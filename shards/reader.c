@@ -71,8 +71,7 @@ cc_status shard_reader_open(const char *path, const shard_manifest_entry *expect
                            0644)) != 0 ||
         (rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) != 0) {
         st = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH
-                 ? cc_fail(CC_E_FORMAT, "%s: not an LMDB shard file (%s)", name,
-                           mdb_strerror(rc))
+                 ? cc_fail(CC_E_FORMAT, "%s: not an LMDB shard file (%s)", name, mdb_strerror(rc))
                  : shard_mdb_fail(rc, name);
         goto fail;
     }
@@ -91,8 +90,9 @@ cc_status shard_reader_open(const char *path, const shard_manifest_entry *expect
     }
     if (v.mv_size != strlen(SHARD_FORMAT_VALUE) ||
         memcmp(v.mv_data, SHARD_FORMAT_VALUE, v.mv_size) != 0) {
-        st = cc_fail(CC_E_VERSION, "%s: shard format '%.*s' is newer than this build reads ('%s'): "
-                                   "upgrade clipcrawl",
+        st = cc_fail(CC_E_VERSION,
+                     "%s: shard format '%.*s' is newer than this build reads ('%s'): "
+                     "upgrade clipcrawl",
                      name, (int)(v.mv_size < 40 ? v.mv_size : 40), (const char *)v.mv_data,
                      SHARD_FORMAT_VALUE);
         goto fail;

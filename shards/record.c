@@ -27,7 +27,7 @@ struct shard_codec {
     ZSTD_CDict *cdict;
     ZSTD_DDict *ddict;
     int level;
-    cc_buf meta;    /* raw metadata of the last encode, or decompressed metadata of the last decode */
+    cc_buf meta; /* raw metadata of the last encode, or decompressed metadata of the last decode */
     uint32_t *qids; /* aligned copy of the last decoded query ids */
     uint32_t qids_cap;
 };
@@ -153,10 +153,10 @@ cc_status shard_codec_encode(shard_codec *c, const shard_record *r, int use_dict
     /* Metadata compresses only with a dictionary or when long; keep it raw when zstd does not
      * actually save bytes. */
     int codec = use_dict && c->cdict ? CODEC_ZSTD_DICT : CODEC_ZSTD;
-    size_t zn = codec == CODEC_ZSTD_DICT
-                    ? ZSTD_compress_usingCDict(c->cctx, body, bound, c->meta.data, c->meta.len,
-                                               c->cdict)
-                    : ZSTD_compressCCtx(c->cctx, body, bound, c->meta.data, c->meta.len, c->level);
+    size_t zn =
+        codec == CODEC_ZSTD_DICT
+            ? ZSTD_compress_usingCDict(c->cctx, body, bound, c->meta.data, c->meta.len, c->cdict)
+            : ZSTD_compressCCtx(c->cctx, body, bound, c->meta.data, c->meta.len, c->level);
     if (ZSTD_isError(zn))
         return cc_fail(CC_E_COMPRESS, "zstd: %s", ZSTD_getErrorName(zn));
     if (zn >= c->meta.len) {
@@ -248,8 +248,7 @@ static cc_status decode_meta(shard_codec *c, shard_record *out)
 cc_status shard_codec_decode(shard_codec *c, const void *val, size_t len, shard_record *out)
 {
     const uint8_t *v = val;
-    CC_CHECK(len >= REC_HEADER, CC_E_FORMAT, "record of %zu bytes is shorter than its header",
-             len);
+    CC_CHECK(len >= REC_HEADER, CC_E_FORMAT, "record of %zu bytes is shorter than its header", len);
     CC_CHECK(memcmp(v, REC_MAGIC, 4) == 0, CC_E_FORMAT, "record has a bad magic");
     uint16_t ver = cc_load_u16(v + 4), hs = cc_load_u16(v + 6);
     CC_CHECK(ver == REC_VERSION, CC_E_VERSION,
@@ -278,10 +277,10 @@ cc_status shard_codec_decode(shard_codec *c, const void *val, size_t len, shard_
         unsigned long long fcs = ZSTD_getFrameContentSize(z, zlen);
         CC_CHECK(fcs == rawlen, CC_E_FORMAT,
                  "record metadata frame declares %llu bytes, header says %u", fcs, rawlen);
-        size_t n = codec == CODEC_ZSTD_DICT
-                       ? ZSTD_decompress_usingDDict(c->dctx, c->meta.data, rawlen, z, zlen,
-                                                    c->ddict)
-                       : ZSTD_decompressDCtx(c->dctx, c->meta.data, rawlen, z, zlen);
+        size_t n =
+            codec == CODEC_ZSTD_DICT
+                ? ZSTD_decompress_usingDDict(c->dctx, c->meta.data, rawlen, z, zlen, c->ddict)
+                : ZSTD_decompressDCtx(c->dctx, c->meta.data, rawlen, z, zlen);
         if (ZSTD_isError(n))
             return cc_fail(CC_E_COMPRESS, "record metadata: zstd: %s", ZSTD_getErrorName(n));
         CC_CHECK(n == rawlen, CC_E_FORMAT, "record metadata decompressed to %zu bytes, not %u", n,

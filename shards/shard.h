@@ -33,9 +33,9 @@ enum shard_image_format {
 };
 
 #define SHARD_NO_QUERY UINT32_MAX /* query_id of a pair that counts for no query */
-#define SHARD_MAX_TEXT (64u << 10)     /* caption, URLs and license: at most 64 KiB each */
-#define SHARD_MAX_QUERY_IDS 4096u      /* matched query ids per record */
-#define SHARD_MAX_IMAGE (64u << 20)    /* image bytes per record */
+#define SHARD_MAX_TEXT (64u << 10) /* caption, URLs and license: at most 64 KiB each */
+#define SHARD_MAX_QUERY_IDS 4096u /* matched query ids per record */
+#define SHARD_MAX_IMAGE (64u << 20) /* image bytes per record */
 #define SHARD_MAX_META (SHARD_MAX_TEXT * 4 + SHARD_MAX_QUERY_IDS * 4 + 256)
 
 /* One image–text pair. On input (shard_writer_add) the caller owns every pointer. On output
@@ -44,22 +44,22 @@ enum shard_image_format {
  * same view or codec, or until it closes. Strings are NUL-terminated UTF-8, never NULL ("" when
  * absent). */
 typedef struct shard_record {
-    uint8_t uid[16];          /* 128-bit unique id of the pair */
-    const char *caption;      /* the text of the pair */
-    const char *url;          /* image URL (or the source path for packed files) */
-    const char *page_url;     /* page the pair was found on */
-    const char *license;      /* license found on the page */
-    uint32_t query_id;        /* the query this pair counts for, or SHARD_NO_QUERY */
+    uint8_t uid[16]; /* 128-bit unique id of the pair */
+    const char *caption; /* the text of the pair */
+    const char *url; /* image URL (or the source path for packed files) */
+    const char *page_url; /* page the pair was found on */
+    const char *license; /* license found on the page */
+    uint32_t query_id; /* the query this pair counts for, or SHARD_NO_QUERY */
     const uint32_t *query_ids; /* every query the caption matched */
     uint32_t n_query_ids;
     const uint8_t *image; /* stored image bytes */
     size_t image_len;
-    uint8_t image_format;                 /* enum shard_image_format */
-    uint32_t width, height;               /* stored image size in pixels */
-    uint32_t orig_width, orig_height;     /* size of the image as fetched */
-    uint8_t content_hash[16];             /* XXH3-128 (canonical bytes) of the fetched image bytes */
-    uint64_t phash;                       /* 64-bit perceptual hash (0 if not computed) */
-    int64_t fetch_time_ms;                /* Unix time in milliseconds */
+    uint8_t image_format; /* enum shard_image_format */
+    uint32_t width, height; /* stored image size in pixels */
+    uint32_t orig_width, orig_height; /* size of the image as fetched */
+    uint8_t content_hash[16]; /* XXH3-128 (canonical bytes) of the fetched image bytes */
+    uint64_t phash; /* 64-bit perceptual hash (0 if not computed) */
+    int64_t fetch_time_ms; /* Unix time in milliseconds */
 } shard_record;
 
 /* File extension of a format ("jpg", "png", "webp", "bin"). */
@@ -95,14 +95,14 @@ const cc_buf *shard_codec_last_meta(const shard_codec *c);
 
 typedef struct shard_manifest_entry {
     char name[SHARD_NAME_MAX]; /* "shard-000003.lmdb", relative to the manifest's directory */
-    uint64_t count;            /* pairs in the shard */
-    uint64_t bytes;            /* file size */
-    cc_hash128 checksum;       /* XXH3-128 of the whole file */
-    int64_t sealed_at;         /* Unix seconds */
+    uint64_t count; /* pairs in the shard */
+    uint64_t bytes; /* file size */
+    cc_hash128 checksum; /* XXH3-128 of the whole file */
+    int64_t sealed_at; /* Unix seconds */
 } shard_manifest_entry;
 
 typedef struct shard_manifest {
-    char dir[4096];             /* directory that holds the manifest and its shards */
+    char dir[4096]; /* directory that holds the manifest and its shards */
     shard_manifest_entry *entries;
     size_t n;
 } shard_manifest;
@@ -120,13 +120,14 @@ uint64_t shard_manifest_total(const shard_manifest *m);
 /* ---- writer -------------------------------------------------------------------------------- */
 
 typedef struct shard_writer_opts {
-    uint64_t max_pairs;    /* pairs per shard before it is sealed (default 10000) */
-    uint64_t max_bytes;    /* LMDB map size = the most bytes one shard file may take (1 GiB) */
-    uint32_t batch_pairs;  /* pairs per write transaction when committing automatically (256) */
-    uint64_t batch_bytes;  /* or this many encoded bytes, whichever comes first (64 MiB) */
-    int zstd_level;        /* metadata compression level (3) */
-    uint32_t dict_samples; /* train a per-shard zstd dictionary after this many records; 0 = never */
-    uint32_t dict_size;    /* dictionary capacity in bytes (8192) */
+    uint64_t max_pairs; /* pairs per shard before it is sealed (default 10000) */
+    uint64_t max_bytes; /* LMDB map size = the most bytes one shard file may take (1 GiB) */
+    uint32_t batch_pairs; /* pairs per write transaction when committing automatically (256) */
+    uint64_t batch_bytes; /* or this many encoded bytes, whichever comes first (64 MiB) */
+    int zstd_level; /* metadata compression level (3) */
+    uint32_t
+        dict_samples; /* train a per-shard zstd dictionary after this many records; 0 = never */
+    uint32_t dict_size; /* dictionary capacity in bytes (8192) */
 } shard_writer_opts;
 
 void shard_writer_opts_default(shard_writer_opts *o);
@@ -202,7 +203,9 @@ cc_status shard_verify(const shard_manifest *m, shard_verify_fn on_record,
 /* ---- export -------------------------------------------------------------------------------- */
 
 typedef struct shard_export_stats {
-    uint64_t shards, records, bytes;
+    uint64_t shards; /* tar files written */
+    uint64_t records; /* pairs exported */
+    uint64_t bytes; /* total size of the tar files */
 } shard_export_stats;
 
 /* Writes one tar per shard (OUT/shard-NNNNNN.tar) in the webdataset layout: KEY.jpg|png|webp

@@ -47,16 +47,16 @@ struct shard_writer {
     MDB_dbi dbi_meta, dbi_rec, dbi_uid;
     uint32_t shard_no;
     uint64_t n_committed; /* committed records in the open shard */
-    uint64_t est_bytes;   /* estimated file bytes of the open shard including the pending batch */
+    uint64_t est_bytes; /* estimated file bytes of the open shard including the pending batch */
 
     /* Pending batch: [16-byte uid][u32 len][value] per record, in order. */
     cc_buf pend;
     uint32_t n_pending;
     int dict_committed; /* the open shard's meta holds the run's dictionary durably */
-    int dict_in_txn;    /* the pending transaction writes it */
+    int dict_in_txn; /* the pending transaction writes it */
 
     uint64_t sealed_total; /* records in sealed shards */
-    uint32_t next_no;      /* number of the next shard to create */
+    uint32_t next_no; /* number of the next shard to create */
 
     /* Dictionary training: raw metadata of the first dict_samples records of the run. */
     int dict_state; /* 0 = collecting, 1 = trained, -1 = off */
@@ -334,11 +334,11 @@ static cc_status replay_pending(shard_writer *w)
                 txn_abort(w);
             }
             if (rc != MDB_MAP_FULL || attempt > 0 || w->n_committed == 0) {
-                st = rc == MDB_MAP_FULL
-                         ? cc_fail(CC_E_LIMIT, "a record of %zu bytes does not fit an empty "
-                                               "shard of %" PRIu64 " bytes",
-                                   len, w->o.max_bytes)
-                         : shard_mdb_fail(rc, "replay into a new shard");
+                st = rc == MDB_MAP_FULL ? cc_fail(CC_E_LIMIT,
+                                                  "a record of %zu bytes does not fit an empty "
+                                                  "shard of %" PRIu64 " bytes",
+                                                  len, w->o.max_bytes)
+                                        : shard_mdb_fail(rc, "replay into a new shard");
                 goto out;
             }
             CC_TRY_GOTO(st, roll(w), out);
@@ -386,9 +386,9 @@ static void dict_sample(shard_writer *w)
     if (w->n_samples < w->o.dict_samples)
         return;
     uint8_t *d = malloc(w->o.dict_size);
-    size_t n = d ? ZDICT_trainFromBuffer(d, w->o.dict_size, w->samples.data, w->sample_sizes,
-                                         w->n_samples)
-                 : 0;
+    size_t n =
+        d ? ZDICT_trainFromBuffer(d, w->o.dict_size, w->samples.data, w->sample_sizes, w->n_samples)
+          : 0;
     if (!d || ZDICT_isError(n)) {
         cc_log_debug("no metadata dictionary: %s", d ? ZDICT_getErrorName(n) : "out of memory");
         free(d);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,8 +363,8 @@ static void test_writer_recovers_interrupted_seal(void **state)
     snprintf(p, sizeof p, "%s/shard-000001.lmdb.open", d);
     snprintf(q, sizeof q, "%s/shard-000001.lmdb", d);
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && printf 'shard-000001.lmdb\\t10\\t12' >> '%s/%s'",
-             p, q, d, SHARD_MANIFEST_NAME);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && printf 'shard-000001.lmdb\\t10\\t12' >> '%s/%s'", p,
+             q, d, SHARD_MANIFEST_NAME);
     assert_int_equal(system(cmd), 0);
     snprintf(q, sizeof q, "%s/shard-000001.lmdb.tmp", d);
     int fd = open(q, O_WRONLY | O_CREAT, 0644);
@@ -440,6 +441,133 @@ static void test_reader_refuses_damaged(void **state)
     free(d);
 }
 
+/* Four threads, one view each, read the same shard in different orders; every record decodes to
+ * what was written. */
+typedef struct reader_job {
+    shard_reader *r;
+    uint64_t stride, errors;
+} reader_job;
+
+static void *read_all(void *arg)
+{
+    reader_job *j = arg;
+    shard_view *v;
+    if (shard_view_open(j->r, &v) != CC_OK) {
+        j->errors++;
+        return NULL;
+    }
+    uint64_t n = shard_reader_count(j->r);
+    for (int round = 0; round < 3; round++) {
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t i = (k * j->stride) % n;
+            shard_record d;
+            fake f;
+            fake_make(&f, i, 700);
+            if (shard_view_get(v, i, &d) != CC_OK || strcmp(d.caption, f.caption) != 0 ||
+                d.image_len != 700 || memcmp(d.image, f.img, 700) != 0)
+                j->errors++;
+            free(f.img);
+        }
+    }
+    shard_view_close(v);
+    return NULL;
+}
+
+static void test_reader_threads(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    shard_writer *w;
+    assert_int_equal(shard_writer_open(d, NULL, &w), CC_OK);
+    write_n(w, 0, 997, 700);
+    assert_int_equal(shard_writer_close(w, 1), CC_OK);
+    shard_manifest *m;
+    assert_int_equal(shard_manifest_load(d, &m), CC_OK);
+    char path[4096];
+    assert_int_equal(shard_manifest_shard_path(m, 0, path, sizeof path), CC_OK);
+    shard_reader *r;
+    assert_int_equal(shard_reader_open(path, &m->entries[0], &r), CC_OK);
+    pthread_t t[4];
+    reader_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (reader_job){.r = r, .stride = (uint64_t)(1 + 2 * i * 37), .errors = 0};
+        assert_int_equal(pthread_create(&t[i], NULL, read_all, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(jobs[i].errors, 0);
+    }
+    shard_reader_close(r);
+    shard_manifest_free(m);
+    rmtree(d);
+    free(d);
+}
+
+/* Manifests that are not ours, newer, or damaged are refused with the line that is wrong. */
+static void test_manifest_errors(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", d, SHARD_MANIFEST_NAME);
+    static const struct {
+        const char *text;
+        cc_status st;
+        const char *needle;
+    } cases[] = {
+        {"hello\n", CC_E_FORMAT, "not a clipcrawl manifest"},
+        {"hello", CC_E_FORMAT, "not a clipcrawl manifest"},
+        {"# clipcrawl manifest 2\n", CC_E_VERSION, "upgrade"},
+        {"# clipcrawl manifest 1\nshard-000000.lmdb\t1\t2\n", CC_E_FORMAT, ":2:"},
+        {"# clipcrawl manifest 1\n../../etc/passwd\t1\t2\t"
+         "0123456789abcdef0123456789abcdef\t5\n",
+         CC_E_FORMAT, ":2:"},
+        {"# clipcrawl manifest 1\nshard-000000.lmdb\tx\t2\t"
+         "0123456789abcdef0123456789abcdef\t5\n",
+         CC_E_FORMAT, ":2:"},
+        {"# clipcrawl manifest 1\nshard-000000.lmdb\t1\t2\t"
+         "0123456789abcdef0123456789abcdeg\t5\n",
+         CC_E_FORMAT, ":2:"},
+        {"# clipcrawl manifest 1\n# c\nshard-000000.lmdb\t1\t2\t"
+         "0123456789abcdef0123456789abcdef\t5\nshard-000001.lmdb\t3",
+         CC_OK, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(cases[i].text, f);
+        fclose(f);
+        shard_manifest *m = NULL;
+        assert_int_equal(shard_manifest_load(d, &m), cases[i].st);
+        if (cases[i].needle)
+            assert_non_null(strstr(cc_errmsg(), cases[i].needle));
+        if (m) {
+            assert_int_equal(m->n, 1);
+            assert_int_equal(m->entries[0].count, 1);
+            assert_int_equal(m->entries[0].bytes, 2);
+            assert_int_equal(m->entries[0].sealed_at, 5);
+        }
+        shard_manifest_free(m);
+    }
+    /* Empty, or the first append torn mid-header: nothing sealed yet. */
+    const char *empty[] = {"", "# clipcrawl man"};
+    for (size_t i = 0; i < 2; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(empty[i], f);
+        fclose(f);
+        shard_manifest *m = NULL;
+        assert_int_equal(shard_manifest_load(d, &m), CC_OK);
+        assert_int_equal(m->n, 0);
+        shard_manifest_free(m);
+    }
+    unlink(path);
+    shard_manifest *m = NULL;
+    assert_int_equal(shard_manifest_load(d, &m), CC_E_NOTFOUND);
+    rmtree(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +582,8 @@ int main(void)
         cmocka_unit_test(test_writer_resume_and_abort),
         cmocka_unit_test(test_writer_recovers_interrupted_seal),
         cmocka_unit_test(test_reader_refuses_damaged),
+        cmocka_unit_test(test_reader_threads),
+        cmocka_unit_test(test_manifest_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
