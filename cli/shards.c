@@ -242,6 +242,12 @@ static int cmd_pack(int argc, char **argv)
     }
     /* Resume: the first `skip` accepted entries of the list are already in the dataset. */
     uint64_t skip = shard_writer_committed(w);
+    uint8_t last_uid[16];
+    if (skip && (st = shard_writer_last_uid(w, last_uid)) != CC_OK) {
+        shard_writer_close(w, 0);
+        fclose(list);
+        return cli_fail(cmd, st);
+    }
     pack_counts pc = {0};
     cc_buf img;
     cc_buf_init(&img, SHARD_MAX_IMAGE);
@@ -272,7 +278,16 @@ static int cmd_pack(int argc, char **argv)
             continue;
         }
         if (skip) {
-            skip--;
+            /* The last pair skipped must be the run's last pair, or this folder holds
+             * something else than the start of this list. */
+            if (--skip == 0 && memcmp(rec.uid, last_uid, 16) != 0) {
+                cli_error(cmd,
+                          "%s already holds %" PRIu64 " pairs that are not the first pairs of "
+                          "%s (pair %" PRIu64 " differs): pack each list into its own folder",
+                          out, pc.resumed + 1, from, pc.resumed + 1);
+                rc = CLI_EXIT_FAIL;
+                break;
+            }
             pc.resumed++;
             continue;
         }
@@ -294,6 +309,13 @@ static int cmd_pack(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
     } else if (ferror(list)) {
         cli_error(cmd, "%s: read error", from);
+        rc = CLI_EXIT_FAIL;
+    }
+    if (rc == CLI_EXIT_OK && skip) {
+        cli_error(cmd,
+                  "%s holds %" PRIu64 " more pairs than %s has entries: pack each list "
+                  "into its own folder",
+                  out, skip, from);
         rc = CLI_EXIT_FAIL;
     }
     cc_progress_done();

@@ -153,6 +153,10 @@ cc_status shard_writer_seal(shard_writer *w);
 void shard_writer_abort(shard_writer *w);
 /* Pairs durable in this run: sealed shards plus the committed part of the open shard. */
 uint64_t shard_writer_committed(const shard_writer *w);
+/* The uid of the last committed pair of the run (in the open shard, else in the last sealed
+ * shard, whose checksum is checked). CC_E_NOTFOUND when the run holds no pair. Lets a resuming
+ * producer check that the run really holds what it is about to skip. */
+cc_status shard_writer_last_uid(shard_writer *w, uint8_t uid[16]);
 /* Commits; seals the open shard if seal is nonzero; releases everything (also on error).
  * Accepts NULL. */
 cc_status shard_writer_close(shard_writer *w, int seal);

@@ -482,6 +482,66 @@ uint64_t shard_writer_committed(const shard_writer *w)
     return w->sealed_total + w->n_committed;
 }
 
+/* uid of the record with the highest index in the open shard's committed state. */
+static cc_status last_uid_open(shard_writer *w, uint8_t uid[16])
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return shard_mdb_fail(rc, "read transaction");
+    MDB_val k, v;
+    cc_status st = CC_OK;
+    rc = mdb_cursor_open(txn, w->dbi_rec, &cur);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        mdb_cursor_close(cur);
+    }
+    if (rc) {
+        st = shard_mdb_fail(rc, "last record");
+    } else {
+        shard_record r;
+        st = shard_codec_decode(w->codec, v.mv_data, v.mv_size, &r);
+        if (st == CC_OK)
+            memcpy(uid, r.uid, 16);
+    }
+    mdb_txn_abort(txn);
+    return st;
+}
+
+cc_status shard_writer_last_uid(shard_writer *w, uint8_t uid[16])
+{
+    CC_CHECK(!w->txn, CC_E_INVAL, "last uid asked with an uncommitted batch");
+    if (w->env && w->n_committed)
+        return last_uid_open(w, uid);
+    shard_manifest *m;
+    cc_status st = shard_manifest_load(w->dir, &m);
+    if (st == CC_E_NOTFOUND)
+        return cc_fail(CC_E_NOTFOUND, "the run holds no pair");
+    CC_TRY(st);
+    /* The last listed shard holding any pair. */
+    size_t i = m->n;
+    while (i > 0 && m->entries[i - 1].count == 0)
+        i--;
+    char path[PATH_CAP];
+    shard_reader *r = NULL;
+    shard_view *v = NULL;
+    if (i == 0)
+        st = cc_fail(CC_E_NOTFOUND, "the run holds no pair");
+    else if ((st = shard_manifest_shard_path(m, i - 1, path, sizeof path)) == CC_OK &&
+             (st = shard_reader_open(path, &m->entries[i - 1], &r)) == CC_OK &&
+             (st = shard_view_open(r, &v)) == CC_OK) {
+        shard_record rec;
+        st = shard_view_get(v, m->entries[i - 1].count - 1, &rec);
+        if (st == CC_OK)
+            memcpy(uid, rec.uid, 16);
+    }
+    shard_view_close(v);
+    shard_reader_close(r);
+    shard_manifest_free(m);
+    return st;
+}
+
 /* Parses "shard-N.lmdb<suffix>"; returns 1 and N when name matches. */
 static int parse_shard_name(const char *name, const char *suffix, uint32_t *no)
 {

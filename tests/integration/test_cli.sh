@@ -61,6 +61,12 @@ expect 0 "" -- "$BIN" shards ls "$T/ds/manifest.tsv"
 grep -qE '^total +40 ' "$T/out" || fail "ls total: $(cat "$T/out")"
 [ "$(grep -c '^shard-' "$T/out")" -eq 3 ] || fail "expected 3 shards"
 
+# Another list into the same folder is refused instead of silently skipping its first pairs.
+sort -r "$T/list.tsv" > "$T/other.tsv"
+expect 1 "pack each list into its own folder" -- "$BIN" shards pack --from "$T/other.tsv" --out "$T/ds"
+head -n 5 "$T/list.tsv" > "$T/short.tsv"
+expect 1 "more pairs than" -- "$BIN" shards pack --from "$T/short.tsv" --out "$T/ds"
+
 # A second writer on the same folder is refused while one holds it.
 exec 9>"$T/ds/writer.lock"; flock -n 9
 expect 1 "another clipcrawl process is writing this folder" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds"

@@ -304,6 +304,8 @@ static void test_writer_duplicate_uid(void **state)
     char *d = tmpdir();
     shard_writer *w;
     assert_int_equal(shard_writer_open(d, NULL, &w), CC_OK);
+    uint8_t uid[16];
+    assert_int_equal(shard_writer_last_uid(w, uid), CC_E_NOTFOUND);
     write_n(w, 0, 5, 10);
     fake f;
     fake_make(&f, 2, 10);
@@ -339,7 +341,19 @@ static void test_writer_resume_and_abort(void **state)
 
     assert_int_equal(shard_writer_open(d, &o, &w), CC_OK);
     assert_int_equal(shard_writer_committed(w), 72);
+    uint8_t uid[16];
+    fake f;
+    fake_make(&f, 71, 1); /* the last pair, in the open shard */
+    assert_int_equal(shard_writer_last_uid(w, uid), CC_OK);
+    assert_memory_equal(uid, f.r.uid, 16);
+    free(f.img);
     write_n(w, 72, 130, 64);
+    assert_int_equal(shard_writer_close(w, 1), CC_OK);
+    assert_int_equal(shard_writer_open(d, &o, &w), CC_OK);
+    fake_make(&f, 129, 1); /* the last pair, in the last sealed shard */
+    assert_int_equal(shard_writer_last_uid(w, uid), CC_OK);
+    assert_memory_equal(uid, f.r.uid, 16);
+    free(f.img);
     assert_int_equal(shard_writer_close(w, 1), CC_OK);
     assert_int_equal(check_run(d, 64), 130);
     rmtree(d);
