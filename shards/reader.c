@@ -24,6 +24,7 @@ struct shard_reader {
     uint8_t *dict;
     size_t dict_len;
     char name[SHARD_NAME_MAX];
+    int file_verified; /* the whole file matched its manifest checksum at open */
 };
 
 struct shard_view {
@@ -58,6 +59,7 @@ cc_status shard_reader_open(const char *path, const shard_manifest_entry *expect
     shard_reader *r = calloc(1, sizeof *r);
     CC_CHECK(r, CC_E_NOMEM, "out of memory");
     snprintf(r->name, sizeof r->name, "%s", name);
+    r->file_verified = expect != NULL;
     cc_status st = CC_OK;
     MDB_txn *txn = NULL;
     MDB_dbi dbi_meta;
@@ -163,6 +165,8 @@ cc_status shard_view_open(shard_reader *r, shard_view **out)
     cc_status st = shard_codec_new(3, &v->codec);
     if (st == CC_OK && r->dict_len)
         st = shard_codec_set_dict(v->codec, r->dict, r->dict_len);
+    if (st == CC_OK)
+        shard_codec_check_values(v->codec, !r->file_verified);
     if (st == CC_OK) {
         int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &v->txn);
         if (rc) {
@@ -203,6 +207,11 @@ cc_status shard_view_get(shard_view *v, uint64_t index, shard_record *out)
     if (st != CC_OK)
         return cc_wrap(st, "%s: record %llu", v->r->name, (unsigned long long)index);
     return CC_OK;
+}
+
+void shard_view_check_values(shard_view *v, int on)
+{
+    shard_codec_check_values(v->codec, on);
 }
 
 cc_status shard_view_find(shard_view *v, const uint8_t uid[16], uint64_t *index)

@@ -85,6 +85,9 @@ cc_status shard_codec_encode(shard_codec *c, const shard_record *r, int use_dict
  * zstd frames give CC_E_FORMAT / CC_E_VERSION / CC_E_CHECKSUM / CC_E_COMPRESS. out->image points
  * into val. */
 cc_status shard_codec_decode(shard_codec *c, const void *val, size_t len, shard_record *out);
+/* on = 0 skips the value checksum in decode (every other check stays): for values whose bytes
+ * were already verified, e.g. by the whole-file checksum of a sealed shard. Default 1. */
+void shard_codec_check_values(shard_codec *c, int on);
 /* Raw metadata of the last encode, used to train a dictionary. */
 const cc_buf *shard_codec_last_meta(const shard_codec *c);
 
@@ -127,7 +130,11 @@ typedef struct shard_writer_opts {
     int zstd_level; /* metadata compression level (3) */
     uint32_t
         dict_samples; /* train a per-shard zstd dictionary after this many records; 0 = never */
-    uint32_t dict_size; /* dictionary capacity in bytes (8192) */
+    uint32_t dict_size; /* dictionary capacity in bytes (16384) */
+    /* 1 (default): roll to the next shard when the size estimate says the map is about to fill;
+     * 0: only on MDB_MAP_FULL, which replays the pending batch record by record (slower; for
+     * tests of that path). */
+    int roll_early;
 } shard_writer_opts;
 
 void shard_writer_opts_default(shard_writer_opts *o);
@@ -183,6 +190,10 @@ void shard_view_close(shard_view *v); /* accepts NULL */
 cc_status shard_view_get(shard_view *v, uint64_t index, shard_record *out);
 /* Index of the record with this uid, CC_E_NOTFOUND if none. */
 cc_status shard_view_find(shard_view *v, const uint8_t uid[16], uint64_t *index);
+/* Whether shard_view_get re-hashes each value against its own checksum. Default: off when the
+ * reader was opened with a manifest entry (the whole file's checksum was verified at open, so a
+ * second pass over every image would only cost time), on otherwise. shard_verify turns it on. */
+void shard_view_check_values(shard_view *v, int on);
 
 /* ---- verify -------------------------------------------------------------------------------- */
 

@@ -16,6 +16,7 @@ static uint64_t verify_records(shard_reader *r, const char *name, shard_verify_f
         on_problem(ctx, name, UINT64_MAX, cc_errmsg());
         return 1;
     }
+    shard_view_check_values(v, 1); /* belt and braces: each value against its own checksum */
     uint64_t bad = 0, n = shard_reader_count(r);
     char msg[512];
     for (uint64_t i = 0; i < n; i++) {

@@ -76,12 +76,17 @@ void shard_writer_opts_default(shard_writer_opts *o)
     o->zstd_level = 3;
     o->dict_samples = 1024;
     o->dict_size = 16384;
+    o->roll_early = 1;
 }
+
+/* LMDB's largest node inside a leaf for 4 KiB pages: ((4096 - 16) / 2 & ~1) - 2. */
+#define LEAF_NODE_MAX 2038u
 
 static uint64_t value_pages(size_t len)
 {
-    /* A value too big for a leaf takes its own overflow pages (16-byte page header). */
-    return len + 16 > PAGE / 2 ? (len + 16 + PAGE - 1) / PAGE : 0;
+    /* A node (8-byte header + 8-byte key + value) too big for a leaf moves the value to its own
+     * overflow pages, which carry a 16-byte page header. */
+    return len + 16 > LEAF_NODE_MAX ? (len + 16 + PAGE - 1) / PAGE : 0;
 }
 
 /* Estimated file bytes one record adds: overflow pages plus its share of the two B-trees. */
@@ -136,6 +141,7 @@ static cc_status shard_open(shard_writer *w, uint32_t no)
     int rc;
     MDB_txn *txn = NULL;
     cc_status st = CC_OK;
+    int created = !cc_exists(path);
     if ((rc = mdb_env_create(&w->env)) != 0)
         return shard_mdb_fail(rc, "mdb_env_create");
     mdb_env_set_maxdbs(w->env, 3);
@@ -197,6 +203,9 @@ static cc_status shard_open(shard_writer *w, uint32_t no)
         goto fail;
     }
     txn = NULL;
+    /* The new file's directory entry must be durable before its first commit is reported. */
+    if (created && (st = cc_fsync_path(w->dir)) != CC_OK)
+        goto fail;
     MDB_envinfo info;
     mdb_env_info(w->env, &info);
     w->shard_no = no;
@@ -426,7 +435,7 @@ cc_status shard_writer_add(shard_writer *w, const shard_record *r)
     /* Roll before LMDB would run out of map: keep 2% plus 64 pages for the B-trees' growth and
      * copy-on-write pages. MDB_MAP_FULL remains handled below if the estimate is off. */
     uint64_t room = w->o.max_bytes - w->o.max_bytes / 50 - 64 * PAGE;
-    if (w->n_committed + w->n_pending > 0 && w->est_bytes + cost > room) {
+    if (w->o.roll_early && w->n_committed + w->n_pending > 0 && w->est_bytes + cost > room) {
         CC_TRY(commit_pending(w));
         if (w->est_bytes + cost > room)
             CC_TRY(roll(w));

@@ -111,6 +111,36 @@ static void test_codec_roundtrip(void **state)
         assert_same(&f.r, &d);
         free(f.img);
     }
+    /* Short metadata without a dictionary is stored raw (codec byte 0 at offset 16); long
+     * metadata is zstd-compressed (1); with a dictionary, zstd + dictionary (2). */
+    fake f;
+    fake_make(&f, 7, 64);
+    assert_int_equal(shard_codec_encode(c, &f.r, 1, &out), CC_OK);
+    assert_int_equal(out.data[16], 0);
+    char *longcap = malloc(20000);
+    for (int i = 0; i < 19999; i++)
+        longcap[i] = "a photo of a cat "[i % 17];
+    longcap[19999] = '\0';
+    f.r.caption = longcap;
+    assert_int_equal(shard_codec_encode(c, &f.r, 0, &out), CC_OK);
+    assert_int_equal(out.data[16], 1);
+    assert_true(out.len < 2000);
+    shard_record d;
+    assert_int_equal(shard_codec_decode(c, out.data, out.len, &d), CC_OK);
+    assert_same(&f.r, &d);
+    static const char dict[] = "https://example.com/img/ a photo of thing number CC-BY-4.0";
+    assert_int_equal(shard_codec_set_dict(c, dict, sizeof dict), CC_OK);
+    f.r.caption = f.caption;
+    assert_int_equal(shard_codec_encode(c, &f.r, 1, &out), CC_OK);
+    assert_int_equal(out.data[16], 2);
+    assert_int_equal(shard_codec_decode(c, out.data, out.len, &d), CC_OK);
+    assert_same(&f.r, &d);
+    /* A reader without the dictionary says so instead of misreading. */
+    assert_int_equal(shard_codec_set_dict(c, NULL, 0), CC_OK);
+    assert_int_equal(shard_codec_decode(c, out.data, out.len, &d), CC_E_FORMAT);
+    assert_non_null(strstr(cc_errmsg(), "dictionary"));
+    free(longcap);
+    free(f.img);
     cc_buf_free(&out);
     shard_codec_free(c);
 }
@@ -269,11 +299,17 @@ static void test_writer_map_full_replays(void **state)
     shard_writer_opts_default(&o);
     o.max_bytes = 1 << 20;
     o.batch_pairs = 1000;
+    o.roll_early = 0;
     shard_writer *w;
     assert_int_equal(shard_writer_open(d, &o, &w), CC_OK);
     write_n(w, 0, 60, 30000);
     assert_int_equal(shard_writer_close(w, 1), CC_OK);
     assert_int_equal(check_run(d, 30000), 60);
+    /* Nothing but MDB_MAP_FULL can have rolled these shards. */
+    shard_manifest *m;
+    assert_int_equal(shard_manifest_load(d, &m), CC_OK);
+    assert_true(m->n >= 2);
+    shard_manifest_free(m);
     rmtree(d);
     free(d);
 }
