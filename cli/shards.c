@@ -229,10 +229,12 @@ static int cmd_pack(int argc, char **argv)
     char listdir[4096];
     snprintf(listdir, sizeof listdir, "%s", from);
     char *slash = strrchr(listdir, '/');
-    if (slash)
-        *slash = slash == listdir ? (slash[1] = '\0', '/') : '\0';
-    else
+    if (!slash)
         snprintf(listdir, sizeof listdir, ".");
+    else if (slash == listdir)
+        listdir[1] = '\0'; /* the list is in "/" */
+    else
+        *slash = '\0';
 
     shard_writer *w = NULL;
     cc_status st = shard_writer_open(out, &o, &w);
@@ -369,7 +371,11 @@ static int walk(const char *cmd, const shard_manifest *m, record_fn fn, void *ct
         int rc = 0;
         for (uint64_t k = 0; st == CC_OK && rc == 0 && k < shard_reader_count(r); k++) {
             shard_record rec;
-            st = shard_view_get(v, k, &rec);
+            uint64_t at;
+            st = shard_view_next(v, &at, &rec);
+            if (st == CC_OK && at != k)
+                st = cc_fail(CC_E_FORMAT, "%s: record %" PRIu64 " is missing", m->entries[i].name,
+                             k);
             if (st == CC_OK)
                 rc = fn(ctx, &m->entries[i], k, &rec);
         }

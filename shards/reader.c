@@ -31,6 +31,9 @@ struct shard_view {
     shard_reader *r;
     MDB_txn *txn;
     shard_codec *codec;
+    MDB_cursor *cur; /* scan cursor, opened by the first shard_view_next */
+    int positioned; /* cur stands on the last record returned */
+    uint64_t scan_start; /* where the next unpositioned scan starts */
 };
 
 static cc_status check_file(const char *path, const char *name, const shard_manifest_entry *e)
@@ -186,6 +189,8 @@ void shard_view_close(shard_view *v)
 {
     if (!v)
         return;
+    if (v->cur)
+        mdb_cursor_close(v->cur);
     if (v->txn)
         mdb_txn_abort(v->txn);
     shard_codec_free(v->codec);
@@ -206,6 +211,42 @@ cc_status shard_view_get(shard_view *v, uint64_t index, shard_record *out)
     cc_status st = shard_codec_decode(v->codec, val.mv_data, val.mv_size, out);
     if (st != CC_OK)
         return cc_wrap(st, "%s: record %llu", v->r->name, (unsigned long long)index);
+    return CC_OK;
+}
+
+cc_status shard_view_seek(shard_view *v, uint64_t index)
+{
+    v->scan_start = index;
+    v->positioned = 0;
+    return CC_OK;
+}
+
+cc_status shard_view_next(shard_view *v, uint64_t *index, shard_record *out)
+{
+    int rc = 0;
+    if (!v->cur)
+        rc = mdb_cursor_open(v->txn, v->r->dbi_rec, &v->cur);
+    uint8_t key[8];
+    MDB_val k = {8, key}, val;
+    if (rc == 0) {
+        if (v->positioned) {
+            rc = mdb_cursor_get(v->cur, &k, &val, MDB_NEXT);
+        } else {
+            cc_store_be64(key, v->scan_start);
+            rc = mdb_cursor_get(v->cur, &k, &val, MDB_SET_RANGE);
+        }
+    }
+    if (rc == MDB_NOTFOUND)
+        return cc_fail(CC_E_NOTFOUND, "%s: end of shard", v->r->name);
+    if (rc)
+        return shard_mdb_fail(rc, v->r->name);
+    v->positioned = 1;
+    CC_CHECK(k.mv_size == 8, CC_E_FORMAT, "%s: record key of %zu bytes", v->r->name, k.mv_size);
+    uint64_t at = cc_load_be64(k.mv_data);
+    cc_status st = shard_codec_decode(v->codec, val.mv_data, val.mv_size, out);
+    if (st != CC_OK)
+        return cc_wrap(st, "%s: record %llu", v->r->name, (unsigned long long)at);
+    *index = at;
     return CC_OK;
 }
 

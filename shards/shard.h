@@ -188,6 +188,12 @@ void shard_view_close(shard_view *v); /* accepts NULL */
 /* Record at index (0 ≤ index < count). CC_E_NOTFOUND past the end; corrupt values are
  * CC_E_FORMAT / CC_E_CHECKSUM naming the index. */
 cc_status shard_view_get(shard_view *v, uint64_t index, shard_record *out);
+/* Scans in index order with an LMDB cursor (no B-tree descent per record). shard_view_seek
+ * positions the scan before record index (0 at first); each shard_view_next decodes the next
+ * record into out (same lifetime rules as shard_view_get) and its index into *index;
+ * CC_E_NOTFOUND after the last. shard_view_get does not move the scan. */
+cc_status shard_view_seek(shard_view *v, uint64_t index);
+cc_status shard_view_next(shard_view *v, uint64_t *index, shard_record *out);
 /* Index of the record with this uid, CC_E_NOTFOUND if none. */
 cc_status shard_view_find(shard_view *v, const uint8_t uid[16], uint64_t *index);
 /* Whether shard_view_get re-hashes each value against its own checksum. Default: off when the

@@ -20,6 +20,7 @@ static uint64_t verify_records(shard_reader *r, const char *name, shard_verify_f
     uint64_t bad = 0, n = shard_reader_count(r);
     char msg[512];
     for (uint64_t i = 0; i < n; i++) {
+        /* get by index, not a scan: a damaged record must not hide the ones after it. */
         shard_record rec;
         cc_status st = shard_view_get(v, i, &rec);
         if (st != CC_OK) {
