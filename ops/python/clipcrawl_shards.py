@@ -1,9 +1,9 @@
 """Read clipcrawl shards from Python: the executable twin of docs/FORMAT.md.
 
 Needs the `lmdb` and `zstandard` modules (Debian: python3-lmdb, python3-zstandard). Checksums
-(XXH3-64 of each record, XXH3-128 of each shard file) are verified with the `xxhash` module, or,
-when it is missing, with libxxhash through ctypes; when neither is present they are skipped
-(`HAVE_XXHASH` tells whether they are). Everything else is always checked: magics, versions, lengths.
+(XXH3-64 of each record, XXH3-128 of each shard file) are verified with the `xxhash` module
+(python3-xxhash) and skipped without it (`HAVE_XXHASH` tells whether they are). Everything
+else is always checked: magics, versions, lengths.
 Malformed data raises ValueError with the reason.
 
     import clipcrawl_shards as cs
@@ -38,45 +38,9 @@ def _load_xxhash():
     """(xxh3_64(bytes) -> int, new_xxh3_128() -> object with update()/hexdigest()) or None."""
     try:
         import xxhash
-
-        return xxhash.xxh3_64_intdigest, xxhash.xxh3_128
     except ImportError:
-        pass
-    try:
-        import ctypes
-
-        lib = ctypes.CDLL("libxxhash.so.0")
-    except OSError:
         return None
-
-    class H128(ctypes.Structure):
-        _fields_ = [("low64", ctypes.c_uint64), ("high64", ctypes.c_uint64)]
-
-    lib.XXH3_64bits.restype = ctypes.c_uint64
-    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-    lib.XXH3_createState.restype = ctypes.c_void_p
-    lib.XXH3_freeState.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_reset.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_update.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-    lib.XXH3_128bits_digest.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_digest.restype = H128
-
-    class XXH3_128:
-        def __init__(self):
-            self._st = lib.XXH3_createState()
-            lib.XXH3_128bits_reset(self._st)
-
-        def __del__(self):
-            lib.XXH3_freeState(self._st)
-
-        def update(self, data):
-            lib.XXH3_128bits_update(self._st, data, len(data))
-
-        def hexdigest(self):
-            h = lib.XXH3_128bits_digest(self._st)
-            return f"{h.high64:016x}{h.low64:016x}"
-
-    return (lambda data: lib.XXH3_64bits(data, len(data))), XXH3_128
+    return xxhash.xxh3_64_intdigest, xxhash.xxh3_128
 
 
 _XXH = _load_xxhash()

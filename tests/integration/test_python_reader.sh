@@ -162,5 +162,5 @@ except ValueError as e:
 # Without XXH3 a flipped byte in a free page can go unnoticed: nothing to assert then.
 sys.exit("a damaged shard was read without error" if cs.HAVE_XXHASH else 0)
 EOF
-echo "  clipcrawl: $(head -c 200 "$TMP/bad.err")"
+echo "  C reader said: $(head -c 200 "$TMP/bad.err")"
 echo "OK"
