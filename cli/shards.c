@@ -395,6 +395,26 @@ static int load_manifest(const char *cmd, const char *arg, shard_manifest **m)
     return st == CC_OK ? 0 : cli_fail(cmd, st);
 }
 
+/* Parses a command that takes only the common options and one DIR|MANIFEST, and loads the
+ * manifest into *m. *m stays NULL when the command is over: the return value is then its exit
+ * status (0 after --help). */
+static int dataset_only_args(int argc, char **argv, const char *cmd, const char *usage,
+                             shard_manifest **m)
+{
+    static const struct option lo[] = {COMMON_LONG, {0, 0, 0, 0}};
+    int c;
+    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (c != 0)
+            return usage_error(cmd, usage, NULL);
+    }
+    const char *ds = one_dataset(argc, argv, cmd, usage);
+    return ds ? load_manifest(cmd, ds, m) : CLI_EXIT_USAGE;
+}
+
 /* ---- stat -------------------------------------------------------------------------------- */
 
 static const char stat_usage[] =
@@ -433,22 +453,9 @@ static int stat_rec(void *ctx, const shard_manifest_entry *e, uint64_t index, co
 static int cmd_stat(int argc, char **argv)
 {
     const char *cmd = "shards stat";
-    static const struct option lo[] = {COMMON_LONG, {0, 0, 0, 0}};
-    int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
-        if (c == 'h') {
-            fputs(stat_usage, stdout);
-            return CLI_EXIT_OK;
-        }
-        if (c != 0)
-            return usage_error(cmd, stat_usage, NULL);
-    }
-    const char *ds = one_dataset(argc, argv, cmd, stat_usage);
-    if (!ds)
-        return CLI_EXIT_USAGE;
-    shard_manifest *m;
-    int rc = load_manifest(cmd, ds, &m);
-    if (rc)
+    shard_manifest *m = NULL;
+    int rc = dataset_only_args(argc, argv, cmd, stat_usage, &m);
+    if (!m)
         return rc;
     stat_acc a = {0};
     rc = walk(cmd, m, stat_rec, &a);
@@ -657,22 +664,9 @@ static void verify_problem(void *ctx, const char *shard, uint64_t index, const c
 static int cmd_verify(int argc, char **argv)
 {
     const char *cmd = "shards verify";
-    static const struct option lo[] = {COMMON_LONG, {0, 0, 0, 0}};
-    int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
-        if (c == 'h') {
-            fputs(verify_usage, stdout);
-            return CLI_EXIT_OK;
-        }
-        if (c != 0)
-            return usage_error(cmd, verify_usage, NULL);
-    }
-    const char *ds = one_dataset(argc, argv, cmd, verify_usage);
-    if (!ds)
-        return CLI_EXIT_USAGE;
-    shard_manifest *m;
-    int rc = load_manifest(cmd, ds, &m);
-    if (rc)
+    shard_manifest *m = NULL;
+    int rc = dataset_only_args(argc, argv, cmd, verify_usage, &m);
+    if (!m)
         return rc;
     shard_verify_report rep;
     cc_status st = shard_verify(m, verify_image, verify_problem, NULL, &rep);
@@ -712,22 +706,9 @@ static const char ls_usage[] = "usage: clipcrawl shards ls DIR|MANIFEST\n"
 static int cmd_ls(int argc, char **argv)
 {
     const char *cmd = "shards ls";
-    static const struct option lo[] = {COMMON_LONG, {0, 0, 0, 0}};
-    int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
-        if (c == 'h') {
-            fputs(ls_usage, stdout);
-            return CLI_EXIT_OK;
-        }
-        if (c != 0)
-            return usage_error(cmd, ls_usage, NULL);
-    }
-    const char *ds = one_dataset(argc, argv, cmd, ls_usage);
-    if (!ds)
-        return CLI_EXIT_USAGE;
-    shard_manifest *m;
-    int rc = load_manifest(cmd, ds, &m);
-    if (rc)
+    shard_manifest *m = NULL;
+    int rc = dataset_only_args(argc, argv, cmd, ls_usage, &m);
+    if (!m)
         return rc;
     uint64_t bytes = 0;
     printf("%-20s %10s %14s  %-32s  %s\n", "shard", "pairs", "bytes", "xxh3_128", "sealed (UTC)");
