@@ -45,11 +45,13 @@ rm "$T/manifest.tsv"
 mkdir -p "$T/img"
 "$MK" --out "$T/img" --count 40 --seed 3 2>/dev/null
 printf 'not an image' > "$T/img/junk.jpg"
-{ cat "$T/img/list.tsv"; printf 'nope.jpg\tmissing file\njunk.jpg\tjunk bytes\nimg-000001.jpg\t\n'; } > "$T/list.tsv"
+# The repeated first line comes after two shard boundaries: still a duplicate.
+{ cat "$T/img/list.tsv"; printf 'nope.jpg\tmissing file\njunk.jpg\tjunk bytes\nimg-000001.jpg\t\n';
+  head -n 1 "$T/img/list.tsv"; } > "$T/list.tsv"
 cp "$T"/img/*.jpg "$T"/img/*.png "$T/" 2>/dev/null
 expect 0 "not a JPEG, PNG or WebP image" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds" --max-pairs 15
 grep -q "^packed 40 pairs (0 already there)" "$T/out" || fail "pack summary: $(cat "$T/out")"
-grep -q "skipped 3: 1 missing or unreadable, 1 not an image, 0 too large, 0 duplicate, 1 empty caption" "$T/out" \
+grep -q "skipped 4: 1 missing or unreadable, 1 not an image, 0 too large, 1 duplicate, 1 empty caption" "$T/out" \
   || fail "pack skip counts: $(cat "$T/out")"
 printf 'no tab here\n' > "$T/bad.tsv"
 expect 1 "bad.tsv:1: expected PATH<TAB>CAPTION" -- "$BIN" shards pack --from "$T/bad.tsv" --out "$T/ds2"
