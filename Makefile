@@ -1,5 +1,6 @@
 # clipcrawl — one binary, build/clipcrawl. See README.md for the targets.
 CC      ?= gcc
+CXX     ?= g++
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
@@ -9,15 +10,19 @@ PKGS     := lmdb libzstd libxxhash
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
-LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lm -pthread
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread
+# -lcld2 is C++ (filters/lang_cld2.cc is our C shim over it), hence -lstdc++.
+LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lz -lcld2 -lstdc++ -lm -pthread
 
 LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c)
+LIB_CXX  := $(wildcard filters/*.cc)
 CLI_SRC  := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 # Helper programs the tests, demo and benchmarks run (each a single .c with a main).
 TOOL_SRC := $(wildcard tests/fixtures/*.c) $(wildcard tests/fault/*.c) $(wildcard bench/*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX:%.cc=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS    := $(foreach s,$(TOOL_SRC),$(BUILD)/tools/$(basename $(notdir $(s))))
@@ -35,6 +40,10 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -69,6 +78,7 @@ integration: all
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" all \
 	  $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh build-asan
@@ -89,7 +99,8 @@ FAULT_ROUNDS ?= 300
 fault: all
 	@bash tests/fault/crash_campaign.sh $(BUILD) $(FAULT_ROUNDS)
 
-bench: deps
+bench:
+	@bash ops/deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@bash bench/run.sh $(BUILD)
 
