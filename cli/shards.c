@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "filters/dedupe.h"
 #include "filters/probe.h"
 #include "shards/json.h"
 #include "shards/shard.h"
@@ -146,57 +147,11 @@ static uint64_t *pack_load(const char *listdir, const char *path, const char *ca
     return NULL;
 }
 
-/* The uids of the list's pairs so far (open addressing; uids are hashes already). pack skips a
+/* pack keeps the uids of the list's pairs so far in a key_set (filters/dedupe.h) and skips a
  * repeated line through it, so the skip does not depend on shard boundaries and a resumed run
- * counts exactly the lines the first run added. */
-typedef struct uid_set {
-    uint8_t (*slot)[16]; /* all-zero = empty; the all-zero uid itself is has_zero */
-    size_t cap, n;
-    int has_zero;
-} uid_set;
-
-static int uid_is_zero(const uint8_t u[16])
-{
-    static const uint8_t zero[16];
-    return memcmp(u, zero, 16) == 0;
-}
-
-/* Slot where uid is, or the empty slot where it would go. cap is a power of two. */
-static uint8_t *uid_slot(uint8_t (*slot)[16], size_t cap, const uint8_t uid[16])
-{
-    size_t i = (size_t)cc_load_u64(uid) & (cap - 1);
-    while (!uid_is_zero(slot[i]) && memcmp(slot[i], uid, 16) != 0)
-        i = (i + 1) & (cap - 1);
-    return slot[i];
-}
-
-/* 1 if uid was in the set, 0 if it has been added, -1 when out of memory. */
-static int uid_set_add(uid_set *s, const uint8_t uid[16])
-{
-    if (uid_is_zero(uid)) {
-        int had = s->has_zero;
-        s->has_zero = 1;
-        return had;
-    }
-    if (2 * (s->n + 1) > s->cap) { /* keep the load at most one half */
-        size_t cap = s->cap ? 2 * s->cap : 1024;
-        uint8_t(*slot)[16] = calloc(cap, 16);
-        if (!slot)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++)
-            if (!uid_is_zero(s->slot[i]))
-                memcpy(uid_slot(slot, cap, s->slot[i]), s->slot[i], 16);
-        free(s->slot);
-        s->slot = slot;
-        s->cap = cap;
-    }
-    uint8_t *at = uid_slot(s->slot, s->cap, uid);
-    if (!uid_is_zero(at))
-        return 1;
-    memcpy(at, uid, 16);
-    s->n++;
-    return 0;
-}
+ * counts exactly the lines the first run added. The uid is an XXH3-128 already: it goes in as the
+ * digest itself. The bound only stops a runaway: memory follows use (32 to 64 bytes a pair). */
+#define PACK_MAX_UIDS (1ull << 32)
 
 /* Splits "PATH\tCAPTION\n" in place; returns 0 or -1 when malformed. */
 static int split_line(char *line, char **path, char **caption)
@@ -303,7 +258,12 @@ static int cmd_pack(int argc, char **argv)
         return cli_fail(cmd, st);
     }
     pack_counts pc = {0};
-    uid_set seen = {0};
+    key_set *seen = NULL;
+    if (key_set_new(PACK_MAX_UIDS, &seen) != CC_OK) {
+        shard_writer_close(w, 0);
+        fclose(list);
+        return cli_fail(cmd, CC_E_NOMEM);
+    }
     cc_buf img;
     cc_buf_init(&img, SHARD_MAX_IMAGE);
     char *line = malloc(LIST_LINE_MAX);
@@ -332,9 +292,9 @@ static int cmd_pack(int argc, char **argv)
             ++*skipped;
             continue;
         }
-        int dup = uid_set_add(&seen, rec.uid);
+        int dup = key_set_add_hash(seen, cc_hash128_from_bytes(rec.uid));
         if (dup < 0) {
-            cli_error(cmd, "out of memory for the uids of %s", from);
+            cli_error(cmd, "the uids of %s: %s", from, cc_errmsg());
             rc = CLI_EXIT_FAIL;
             break;
         }
@@ -385,7 +345,7 @@ static int cmd_pack(int argc, char **argv)
     if (st != CC_OK && rc == CLI_EXIT_OK)
         rc = cli_fail(cmd, st);
     free(line);
-    free(seen.slot);
+    key_set_free(seen);
     cc_buf_free(&img);
     fclose(list);
     if (rc != CLI_EXIT_OK)

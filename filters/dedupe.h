@@ -8,8 +8,8 @@
  * Bloom sizing (as LAION and Heritrix do): for n expected keys and false-positive rate p,
  *   m = ceil(-n ln p / (ln 2)^2) bits (rounded up to 64), k = round(m/n ln 2) (1..32).
  * 1% → 9.6 bits (1.2 bytes) per key, k = 7; 0.1% → 14.4 bits per key, k = 10.
- * The exact set is open addressing with linear probing at load ≤ 0.5: 32 bytes per key at
- * worst, 16 at best.
+ * The exact set is open addressing with linear probing at load ≤ 0.5, doubling as it fills: 32
+ * bytes per key just before a doubling, 64 just after.
  *
  * Both serialize to files with magic, version, header size, parameters and an XXH3-64
  * checksum of the body, written to path.tmp, fsynced, renamed. Not thread-safe: one owner.
@@ -48,8 +48,8 @@ uint64_t bloom_count(const bloom_filter *b); /* bloom_add calls that returned 0 
 double bloom_fp_rate(const bloom_filter *b);
 
 /* File "CCBF": see docs/FILTERS.md. Load checks magic, version, sizes, checksum:
- * CC_E_FORMAT / CC_E_VERSION / CC_E_CHECKSUM / CC_E_IO / CC_E_LIMIT (more than max_bytes of bits).
- */
+ * CC_E_FORMAT / CC_E_VERSION / CC_E_CHECKSUM / CC_E_IO / CC_E_NOTFOUND (no file) / CC_E_LIMIT
+ * (more than max_bytes of bits) / CC_E_NOMEM. Save: CC_E_IO, CC_E_LIMIT (path too long). */
 cc_status bloom_save(const bloom_filter *b, const char *path);
 cc_status bloom_load(const char *path, uint64_t max_bytes, bloom_filter **out);
 
@@ -61,8 +61,8 @@ typedef struct key_set key_set;
 cc_status key_set_new(uint64_t max_keys, key_set **out);
 void key_set_free(key_set *s); /* accepts NULL */
 
-/* Adds a key: returns 1 if it was already present, 0 if added; -CC_E_LIMIT when full,
- * -CC_E_NOMEM (negated status) on failure. */
+/* Adds a key: returns 1 if it was already present (also when full), 0 if added; -CC_E_LIMIT
+ * when a new key meets a full set, -CC_E_NOMEM (negated status) on failure. */
 int key_set_add(key_set *s, const void *key, size_t len);
 int key_set_add_hash(key_set *s, cc_hash128 h);
 /* 1 if present. */
@@ -70,7 +70,9 @@ int key_set_contains(const key_set *s, const void *key, size_t len);
 int key_set_contains_hash(const key_set *s, cc_hash128 h);
 uint64_t key_set_count(const key_set *s);
 
-/* File "CCKS": magic, version, header size, count, the digests in slot order, checksum. */
+/* File "CCKS": magic, version, header size, count, the digests in slot order, checksum. Load
+ * gives a set of at most max_keys keys (CC_E_INVAL for 0) and fails like bloom_load, with
+ * CC_E_LIMIT for more than max_keys keys and CC_E_FORMAT for a digest stored twice. */
 cc_status key_set_save(const key_set *s, const char *path);
 cc_status key_set_load(const char *path, uint64_t max_keys, key_set **out);
 
