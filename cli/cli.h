@@ -3,6 +3,7 @@
 #ifndef CC_CLI_H
 #define CC_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 
 #include "common/status.h"
@@ -13,6 +14,23 @@
 
 /* Entry points of the subcommand groups: argv[0] is the group name ("shards"). */
 int cli_shards(int argc, char **argv);
+/* `clipcrawl shards pack` (cli/pack.c); argv[0] is "pack". */
+int cli_shards_pack(int argc, char **argv);
+
+/* getopt_long with -q/-v/-h handled in one place. Returns the option, or 0 when it consumed a
+ * common one, -1 at the end; '?' on error (getopt printed why) or 'h' for --help. */
+int cli_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+/* The long options every subcommand takes; "qvh" are their short forms. */
+#define CLI_COMMON_LONG                                                                            \
+    {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},                              \
+    {                                                                                              \
+        "help", no_argument, 0, 'h'                                                                \
+    }
+
+/* Prints "clipcrawl: <cmd>: <what>" (when what is not NULL) and the usage to stderr. Returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *usage, const char *what);
 
 /* Prints "clipcrawl: <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

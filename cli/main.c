@@ -41,6 +41,26 @@ int cli_fail(const char *cmd, cc_status st)
     return CLI_EXIT_FAIL;
 }
 
+int cli_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (c == 'q')
+        cc_log_set_level(CC_LOG_QUIET);
+    else if (c == 'v')
+        cc_log_set_level(CC_LOG_DEBUG);
+    else
+        return c;
+    return 0;
+}
+
+int cli_usage_error(const char *cmd, const char *usage, const char *what)
+{
+    if (what)
+        cli_error(cmd, "%s", what);
+    fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
     if (!s || *s < '0' || *s > '9')

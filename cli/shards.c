@@ -12,12 +12,10 @@
 #include "cli/cli.h"
 #include "common/file.h"
 #include "common/log.h"
-#include "filters/dedupe.h"
+#include "filters/image.h"
 #include "filters/probe.h"
 #include "shards/json.h"
 #include "shards/shard.h"
-
-#define LIST_LINE_MAX (SHARD_MAX_TEXT + 8192)
 
 static const char shards_usage[] =
     "usage: clipcrawl shards COMMAND [ARGS]\n"
@@ -33,341 +31,15 @@ static const char shards_usage[] =
     "DIR is a folder written by clipcrawl (it holds manifest.tsv); MANIFEST is that file.\n"
     "Each command takes --help.\n";
 
-/* getopt_long with -q/-v/-h handled in one place. Returns the option, or 0 when it consumed a
- * common one, -1 at the end; prints usage and returns '?' on error or 'h' after --help. */
-static int next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts)
-{
-    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-    if (c == 'q')
-        cc_log_set_level(CC_LOG_QUIET);
-    else if (c == 'v')
-        cc_log_set_level(CC_LOG_DEBUG);
-    else
-        return c;
-    return 0;
-}
-
-#define COMMON_LONG                                                                                \
-    {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},                              \
-    {                                                                                              \
-        "help", no_argument, 0, 'h'                                                                \
-    }
-
-static int usage_error(const char *cmd, const char *usage, const char *what)
-{
-    if (what)
-        cli_error(cmd, "%s", what);
-    fputs(usage, stderr);
-    return CLI_EXIT_USAGE;
-}
-
 /* Exactly one positional argument (the dataset) after options. */
 static const char *one_dataset(int argc, char **argv, const char *cmd, const char *usage)
 {
     if (optind + 1 != argc) {
-        usage_error(cmd, usage, optind >= argc ? "missing DIR or MANIFEST" : "too many arguments");
+        cli_usage_error(cmd, usage,
+                        optind >= argc ? "missing DIR or MANIFEST" : "too many arguments");
         return NULL;
     }
     return argv[optind];
-}
-
-/* ---- pack -------------------------------------------------------------------------------- */
-
-static const char pack_usage[] =
-    "usage: clipcrawl shards pack --from LIST.tsv --out DIR [options]\n"
-    "\n"
-    "Packs existing images into sealed shards. Each line of LIST.tsv is PATH<TAB>CAPTION; a\n"
-    "relative PATH is taken from the list's folder. Images are stored as they are (JPEG, PNG,\n"
-    "WebP, identified by their bytes), with width and height read from their headers; files\n"
-    "that are missing or not images are skipped and counted. Re-running the same command after\n"
-    "an interruption resumes: the pairs already committed are not added again.\n"
-    "\n"
-    "  --max-pairs N     pairs per shard (default 10000)\n"
-    "  --max-bytes SIZE  bytes per shard file, e.g. 512M (default 1G)\n"
-    "  --batch N         pairs per durable commit (default 256)\n"
-    "  --zstd-level N    metadata compression level (default 3)\n"
-    "  --no-dict         do not train a per-shard metadata dictionary\n"
-    "  -q, --quiet / -v, --verbose\n";
-
-typedef struct pack_counts {
-    uint64_t added, resumed, missing, not_image, too_large, duplicate, empty_caption;
-} pack_counts;
-
-/* Reads one list entry's image and fills rec. Returns 0 = ok, or the counter to bump. */
-static uint64_t *pack_load(const char *listdir, const char *path, const char *caption, cc_buf *img,
-                           shard_record *rec, pack_counts *pc)
-{
-    char full[4096];
-    if (path[0] == '/')
-        snprintf(full, sizeof full, "%s", path);
-    else if (cc_path_join(full, sizeof full, listdir, path) != CC_OK)
-        return &pc->missing;
-    cc_buf_reset(img);
-    cc_status st = cc_read_file(full, img);
-    if (st == CC_E_LIMIT) {
-        cc_log_warn("%s: larger than %u bytes, skipped", path, SHARD_MAX_IMAGE);
-        return &pc->too_large;
-    }
-    if (st != CC_OK) {
-        cc_log_warn("%s, skipped", cc_errmsg());
-        return &pc->missing;
-    }
-    img_probe p;
-    if (img_probe_bytes(img->data, img->len, &p) != CC_OK) {
-        cc_log_warn("%s: not a JPEG, PNG or WebP image (%s), skipped", path, cc_errmsg());
-        return &pc->not_image;
-    }
-    if (!caption[0]) {
-        cc_log_warn("%s: empty caption, skipped", path);
-        return &pc->empty_caption;
-    }
-    struct stat sb;
-    memset(rec, 0, sizeof *rec);
-    /* The uid names the pair: the same file with the same caption is the same pair. */
-    cc_hasher *h;
-    if (cc_hasher_new(&h) != CC_OK)
-        return &pc->missing;
-    cc_hasher_update(h, path, strlen(path) + 1);
-    cc_hasher_update(h, caption, strlen(caption));
-    cc_hash128_to_bytes(cc_hasher_digest(h), rec->uid);
-    cc_hasher_free(h);
-    cc_hash128_to_bytes(cc_hash128_of(img->data, img->len), rec->content_hash);
-    rec->caption = caption;
-    rec->url = path;
-    rec->page_url = "";
-    rec->license = "";
-    rec->query_id = SHARD_NO_QUERY;
-    rec->image = img->data;
-    rec->image_len = img->len;
-    rec->image_format = p.format;
-    rec->width = rec->orig_width = p.width;
-    rec->height = rec->orig_height = p.height;
-    rec->fetch_time_ms =
-        stat(full, &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000 : 0;
-    return NULL;
-}
-
-/* pack keeps the uids of the list's pairs so far in a key_set (filters/dedupe.h) and skips a
- * repeated line through it, so the skip does not depend on shard boundaries and a resumed run
- * counts exactly the lines the first run added. The uid is an XXH3-128 already: it goes in as the
- * digest itself. The bound only stops a runaway: memory follows use (32 to 64 bytes a pair). */
-#define PACK_MAX_UIDS (1ull << 32)
-
-/* Splits "PATH\tCAPTION\n" in place; returns 0 or -1 when malformed. */
-static int split_line(char *line, char **path, char **caption)
-{
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    char *tab = strchr(line, '\t');
-    if (!tab || tab == line)
-        return -1;
-    *tab = '\0';
-    *path = line;
-    *caption = tab + 1;
-    return 0;
-}
-
-static int cmd_pack(int argc, char **argv)
-{
-    const char *cmd = "shards pack";
-    static const struct option lo[] = {{"from", required_argument, 0, 'f'},
-                                       {"out", required_argument, 0, 'o'},
-                                       {"max-pairs", required_argument, 0, 'P'},
-                                       {"max-bytes", required_argument, 0, 'B'},
-                                       {"batch", required_argument, 0, 'b'},
-                                       {"zstd-level", required_argument, 0, 'z'},
-                                       {"no-dict", no_argument, 0, 'D'},
-                                       COMMON_LONG,
-                                       {0, 0, 0, 0}};
-    const char *from = NULL, *out = NULL;
-    shard_writer_opts o;
-    shard_writer_opts_default(&o);
-    uint64_t v;
-    int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
-        switch (c) {
-        case 0:
-            break;
-        case 'f':
-            from = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'P':
-            if (cli_parse_size(optarg, &o.max_pairs) || o.max_pairs == 0)
-                return usage_error(cmd, pack_usage, "--max-pairs needs a positive number");
-            break;
-        case 'B':
-            if (cli_parse_size(optarg, &o.max_bytes) || o.max_bytes < (1u << 20))
-                return usage_error(cmd, pack_usage, "--max-bytes needs a size of at least 1M");
-            break;
-        case 'b':
-            if (cli_parse_size(optarg, &v) || v == 0 || v > 1000000)
-                return usage_error(cmd, pack_usage, "--batch needs a number in 1..1000000");
-            o.batch_pairs = (uint32_t)v;
-            break;
-        case 'z':
-            if (cli_parse_size(optarg, &v) || v < 1 || v > 19)
-                return usage_error(cmd, pack_usage, "--zstd-level needs a number in 1..19");
-            o.zstd_level = (int)v;
-            break;
-        case 'D':
-            o.dict_samples = 0;
-            break;
-        case 'h':
-            fputs(pack_usage, stdout);
-            return CLI_EXIT_OK;
-        default:
-            return usage_error(cmd, pack_usage, NULL);
-        }
-    }
-    if (!from || !out)
-        return usage_error(cmd, pack_usage, "--from and --out are required");
-    if (optind != argc)
-        return usage_error(cmd, pack_usage, "unexpected argument");
-
-    FILE *list = fopen(from, "r");
-    if (!list) {
-        cli_error(cmd, "%s: %s", from, strerror(errno));
-        return CLI_EXIT_FAIL;
-    }
-    char listdir[4096];
-    snprintf(listdir, sizeof listdir, "%s", from);
-    char *slash = strrchr(listdir, '/');
-    if (!slash)
-        snprintf(listdir, sizeof listdir, ".");
-    else if (slash == listdir)
-        listdir[1] = '\0'; /* the list is in "/" */
-    else
-        *slash = '\0';
-
-    shard_writer *w = NULL;
-    cc_status st = shard_writer_open(out, &o, &w);
-    if (st != CC_OK) {
-        fclose(list);
-        return cli_fail(cmd, st);
-    }
-    /* Resume: the first `skip` accepted entries of the list are already in the dataset. */
-    uint64_t skip = shard_writer_committed(w);
-    uint8_t last_uid[16];
-    if (skip && (st = shard_writer_last_uid(w, last_uid)) != CC_OK) {
-        shard_writer_close(w, 0);
-        fclose(list);
-        return cli_fail(cmd, st);
-    }
-    pack_counts pc = {0};
-    key_set *seen = NULL;
-    if (key_set_new(PACK_MAX_UIDS, &seen) != CC_OK) {
-        shard_writer_close(w, 0);
-        fclose(list);
-        return cli_fail(cmd, CC_E_NOMEM);
-    }
-    cc_buf img;
-    cc_buf_init(&img, SHARD_MAX_IMAGE);
-    char *line = malloc(LIST_LINE_MAX);
-    int rc = CLI_EXIT_OK;
-    uint64_t lineno = 0;
-    while (line && fgets(line, LIST_LINE_MAX, list)) {
-        lineno++;
-        size_t n = strlen(line);
-        if (n == LIST_LINE_MAX - 1 && line[n - 1] != '\n') {
-            cli_error(cmd, "%s:%" PRIu64 ": line longer than %d bytes", from, lineno,
-                      LIST_LINE_MAX);
-            rc = CLI_EXIT_FAIL;
-            break;
-        }
-        if (line[0] == '\n' || line[0] == '#')
-            continue;
-        char *path, *caption;
-        if (split_line(line, &path, &caption) != 0) {
-            cli_error(cmd, "%s:%" PRIu64 ": expected PATH<TAB>CAPTION", from, lineno);
-            rc = CLI_EXIT_FAIL;
-            break;
-        }
-        shard_record rec;
-        uint64_t *skipped = pack_load(listdir, path, caption, &img, &rec, &pc);
-        if (skipped) {
-            ++*skipped;
-            continue;
-        }
-        int dup = key_set_add_hash(seen, cc_hash128_from_bytes(rec.uid));
-        if (dup < 0) {
-            cli_error(cmd, "the uids of %s: %s", from, cc_errmsg());
-            rc = CLI_EXIT_FAIL;
-            break;
-        }
-        if (dup) {
-            cc_log_warn("%s:%" PRIu64 ": the same path and caption again, skipped", from, lineno);
-            pc.duplicate++;
-            continue;
-        }
-        if (skip) {
-            /* The last pair skipped must be the run's last pair, or this folder holds
-             * something else than the start of this list. */
-            if (--skip == 0 && memcmp(rec.uid, last_uid, 16) != 0) {
-                cli_error(cmd,
-                          "%s already holds %" PRIu64 " pairs that are not the first pairs of "
-                          "%s (pair %" PRIu64 " differs): pack each list into its own folder",
-                          out, pc.resumed + 1, from, pc.resumed + 1);
-                rc = CLI_EXIT_FAIL;
-                break;
-            }
-            pc.resumed++;
-            continue;
-        }
-        st = shard_writer_add(w, &rec);
-        if (st != CC_OK) {
-            rc = cli_fail(cmd, st);
-            break;
-        }
-        pc.added++;
-        cc_progress("packed %" PRIu64 " pairs", pc.added);
-    }
-    if (!line) {
-        cli_error(cmd, "out of memory");
-        rc = CLI_EXIT_FAIL;
-    } else if (ferror(list)) {
-        cli_error(cmd, "%s: read error", from);
-        rc = CLI_EXIT_FAIL;
-    }
-    if (rc == CLI_EXIT_OK && skip) {
-        cli_error(cmd,
-                  "%s holds %" PRIu64 " more pairs than %s has entries: pack each list "
-                  "into its own folder",
-                  out, skip, from);
-        rc = CLI_EXIT_FAIL;
-    }
-    cc_progress_done();
-    /* On failure, commit what was added and leave the shard unsealed for a resume. */
-    st = shard_writer_close(w, rc == CLI_EXIT_OK);
-    if (st != CC_OK && rc == CLI_EXIT_OK)
-        rc = cli_fail(cmd, st);
-    free(line);
-    key_set_free(seen);
-    cc_buf_free(&img);
-    fclose(list);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-
-    shard_manifest *m = NULL;
-    if (shard_manifest_load(out, &m) != CC_OK)
-        return cli_fail(cmd, CC_E_IO);
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < m->n; i++)
-        bytes += m->entries[i].bytes;
-    printf("packed %" PRIu64 " pairs (%" PRIu64 " already there) into %s: %zu shards, %" PRIu64
-           " pairs, %.1f MiB\n",
-           pc.added, pc.resumed, out, m->n, shard_manifest_total(m), (double)bytes / 1048576.0);
-    uint64_t skipped = pc.missing + pc.not_image + pc.too_large + pc.duplicate + pc.empty_caption;
-    if (skipped)
-        printf("skipped %" PRIu64 ": %" PRIu64 " missing or unreadable, %" PRIu64
-               " not an image, %" PRIu64 " too large, %" PRIu64 " duplicate, %" PRIu64
-               " empty caption\n",
-               skipped, pc.missing, pc.not_image, pc.too_large, pc.duplicate, pc.empty_caption);
-    shard_manifest_free(m);
-    return CLI_EXIT_OK;
 }
 
 /* ---- iteration helper -------------------------------------------------------------------- */
@@ -421,15 +93,15 @@ static int load_manifest(const char *cmd, const char *arg, shard_manifest **m)
 static int dataset_only_args(int argc, char **argv, const char *cmd, const char *usage,
                              shard_manifest **m)
 {
-    static const struct option lo[] = {COMMON_LONG, {0, 0, 0, 0}};
+    static const struct option lo[] = {CLI_COMMON_LONG, {0, 0, 0, 0}};
     int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
+    while ((c = cli_next_opt(argc, argv, "qvh", lo)) != -1) {
         if (c == 'h') {
             fputs(usage, stdout);
             return CLI_EXIT_OK;
         }
         if (c != 0)
-            return usage_error(cmd, usage, NULL);
+            return cli_usage_error(cmd, usage, NULL);
     }
     const char *ds = one_dataset(argc, argv, cmd, usage);
     return ds ? load_manifest(cmd, ds, m) : CLI_EXIT_USAGE;
@@ -582,12 +254,12 @@ static int cmd_dump(int argc, char **argv)
     static const struct option lo[] = {{"shard", required_argument, 0, 's'},
                                        {"limit", required_argument, 0, 'n'},
                                        {"images", required_argument, 0, 'i'},
-                                       COMMON_LONG,
+                                       CLI_COMMON_LONG,
                                        {0, 0, 0, 0}};
     dump_ctx d = {.images = NULL};
     const char *sel = NULL;
     int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
+    while ((c = cli_next_opt(argc, argv, "qvh", lo)) != -1) {
         switch (c) {
         case 0:
             break;
@@ -596,7 +268,7 @@ static int cmd_dump(int argc, char **argv)
             break;
         case 'n':
             if (cli_parse_size(optarg, &d.limit) || d.limit == 0)
-                return usage_error(cmd, dump_usage, "--limit needs a positive number");
+                return cli_usage_error(cmd, dump_usage, "--limit needs a positive number");
             break;
         case 'i':
             d.images = optarg;
@@ -605,7 +277,7 @@ static int cmd_dump(int argc, char **argv)
             fputs(dump_usage, stdout);
             return CLI_EXIT_OK;
         default:
-            return usage_error(cmd, dump_usage, NULL);
+            return cli_usage_error(cmd, dump_usage, NULL);
         }
     }
     const char *ds = one_dataset(argc, argv, cmd, dump_usage);
@@ -647,9 +319,11 @@ static const char verify_usage[] =
     "(format and size must match the record). Prints each problem with its shard and record;\n"
     "exits 0 when all is well, 1 otherwise.\n";
 
+/* verify decodes every image fully with the default limits (filters/image.h): a record whose
+ * header parses but whose data is damaged is bad too. */
 static int verify_image(void *ctx, const shard_record *r, char *msg, size_t cap)
 {
-    (void)ctx;
+    img_rgb *pixels = ctx;
     img_probe p;
     if (img_probe_bytes(r->image, r->image_len, &p) != CC_OK) {
         snprintf(msg, cap, "image does not parse: %s", cc_errmsg());
@@ -663,6 +337,13 @@ static int verify_image(void *ctx, const shard_record *r, char *msg, size_t cap)
     if (p.width != r->width || p.height != r->height) {
         snprintf(msg, cap, "image is %ux%u but the record says %ux%u", p.width, p.height, r->width,
                  r->height);
+        return 1;
+    }
+    img_limits lim;
+    img_limits_default(&lim);
+    img_reason why;
+    if (img_decode(r->image, r->image_len, &lim, 0, 0, pixels, NULL, &why) != CC_OK) {
+        snprintf(msg, cap, "image does not decode (%s): %s", img_reason_name(why), cc_errmsg());
         return 1;
     }
     return 0;
@@ -689,7 +370,9 @@ static int cmd_verify(int argc, char **argv)
     if (!m)
         return rc;
     shard_verify_report rep;
-    cc_status st = shard_verify(m, verify_image, verify_problem, NULL, &rep);
+    img_rgb pixels = {0};
+    cc_status st = shard_verify(m, verify_image, verify_problem, &pixels, &rep);
+    img_rgb_free(&pixels);
     if (st != CC_OK) {
         shard_manifest_free(m);
         return cli_fail(cmd, st);
@@ -763,11 +446,11 @@ static int cmd_export(int argc, char **argv)
     const char *cmd = "shards export";
     static const struct option lo[] = {{"format", required_argument, 0, 'F'},
                                        {"out", required_argument, 0, 'o'},
-                                       COMMON_LONG,
+                                       CLI_COMMON_LONG,
                                        {0, 0, 0, 0}};
     const char *format = NULL, *out = NULL;
     int c;
-    while ((c = next_opt(argc, argv, "qvh", lo)) != -1) {
+    while ((c = cli_next_opt(argc, argv, "qvh", lo)) != -1) {
         switch (c) {
         case 0:
             break;
@@ -781,13 +464,13 @@ static int cmd_export(int argc, char **argv)
             fputs(export_usage, stdout);
             return CLI_EXIT_OK;
         default:
-            return usage_error(cmd, export_usage, NULL);
+            return cli_usage_error(cmd, export_usage, NULL);
         }
     }
     if (!format || !out)
-        return usage_error(cmd, export_usage, "--format and --out are required");
+        return cli_usage_error(cmd, export_usage, "--format and --out are required");
     if (strcmp(format, "webdataset") != 0)
-        return usage_error(cmd, export_usage, "the only --format is webdataset");
+        return cli_usage_error(cmd, export_usage, "the only --format is webdataset");
     const char *ds = one_dataset(argc, argv, cmd, export_usage);
     if (!ds)
         return CLI_EXIT_USAGE;
@@ -812,8 +495,8 @@ int cli_shards(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"pack", cmd_pack},     {"stat", cmd_stat}, {"dump", cmd_dump},
-                {"verify", cmd_verify}, {"ls", cmd_ls},     {"export", cmd_export}};
+    } cmds[] = {{"pack", cli_shards_pack}, {"stat", cmd_stat}, {"dump", cmd_dump},
+                {"verify", cmd_verify},    {"ls", cmd_ls},     {"export", cmd_export}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(shards_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;

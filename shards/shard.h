@@ -164,6 +164,13 @@ uint64_t shard_writer_committed(const shard_writer *w);
  * shard, whose checksum is checked). CC_E_NOTFOUND when the run holds no pair. Lets a resuming
  * producer check that the run really holds what it is about to skip. */
 cc_status shard_writer_last_uid(shard_writer *w, uint8_t uid[16]);
+/* Calls fn for every committed pair of the run, sealed shards first (manifest order, each
+ * checked against its manifest checksum when opened) then the open shard, in index order. The
+ * record is valid only during the call. fn returning nonzero stops the scan (CC_OK is returned).
+ * Lets a resuming producer rebuild its dedupe state from the run itself (the shards are the
+ * truth). CC_E_INVAL with an uncommitted batch; reader and LMDB errors. */
+typedef int (*shard_writer_scan_fn)(void *ctx, const shard_record *r);
+cc_status shard_writer_scan(shard_writer *w, shard_writer_scan_fn fn, void *ctx);
 /* Commits; seals the open shard if seal is nonzero; releases everything (also on error).
  * Accepts NULL. */
 cc_status shard_writer_close(shard_writer *w, int seal);

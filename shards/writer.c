@@ -551,6 +551,64 @@ cc_status shard_writer_last_uid(shard_writer *w, uint8_t uid[16])
     return st;
 }
 
+/* The committed records of the open shard, in index order. */
+static cc_status scan_open(shard_writer *w, shard_writer_scan_fn fn, void *ctx, int *stop)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return shard_mdb_fail(rc, "read transaction");
+    cc_status st = CC_OK;
+    rc = mdb_cursor_open(txn, w->dbi_rec, &cur);
+    MDB_val k, v;
+    for (int op = MDB_FIRST; rc == 0 && !*stop; op = MDB_NEXT) {
+        rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
+        if (rc)
+            break;
+        shard_record r;
+        if ((st = shard_codec_decode(w->codec, v.mv_data, v.mv_size, &r)) != CC_OK)
+            break;
+        *stop = fn(ctx, &r) != 0;
+    }
+    if (st == CC_OK && rc && rc != MDB_NOTFOUND)
+        st = shard_mdb_fail(rc, "scan of the open shard");
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return st;
+}
+
+cc_status shard_writer_scan(shard_writer *w, shard_writer_scan_fn fn, void *ctx)
+{
+    CC_CHECK(!w->txn, CC_E_INVAL, "scan asked with an uncommitted batch");
+    int stop = 0;
+    shard_manifest *m = NULL;
+    cc_status st = shard_manifest_load(w->dir, &m);
+    if (st == CC_E_NOTFOUND)
+        st = CC_OK;
+    for (size_t i = 0; st == CC_OK && m && i < m->n && !stop; i++) {
+        char path[PATH_CAP];
+        shard_reader *r = NULL;
+        shard_view *v = NULL;
+        if ((st = shard_manifest_shard_path(m, i, path, sizeof path)) == CC_OK &&
+            (st = shard_reader_open(path, &m->entries[i], &r)) == CC_OK &&
+            (st = shard_view_open(r, &v)) == CC_OK) {
+            uint64_t at;
+            shard_record rec;
+            while (!stop && (st = shard_view_next(v, &at, &rec)) == CC_OK)
+                stop = fn(ctx, &rec) != 0;
+            if (st == CC_E_NOTFOUND)
+                st = CC_OK;
+        }
+        shard_view_close(v);
+        shard_reader_close(r);
+    }
+    shard_manifest_free(m);
+    if (st == CC_OK && !stop && w->env && w->n_committed)
+        st = scan_open(w, fn, ctx, &stop);
+    return st;
+}
+
 /* Parses "shard-N.lmdb<suffix>"; returns 1 and N when name matches. */
 static int parse_shard_name(const char *name, const char *suffix, uint32_t *no)
 {

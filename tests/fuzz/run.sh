@@ -33,7 +33,8 @@ if ! command -v "$CC" >/dev/null; then
     exit 1
 fi
 BASE=(-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread)
-LIBS=(-llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lm -pthread)
+LIBS=(-llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lz -lcld2 -lstdc++ -lm -pthread)
+CXX=${FUZZ_CXX:-clang++}
 
 # ---- library objects, rebuilt when the source or any header it includes changed (-MMD) ------
 mkdir -p "$OUT/obj"
@@ -50,14 +51,19 @@ stale() { # obj src: 0 if obj must be rebuilt
     return 1
 }
 objs=() pids=() failed_build=0
-for src in common/*.c shards/*.c filters/*.c; do
+for src in common/*.c shards/*.c filters/*.c filters/*.cc; do
     [ -f "$src" ] || continue
-    obj=$OUT/obj/${src%.c}.o
+    obj=$OUT/obj/${src%.*}.o
     objs+=("$obj")
     stale "$obj" "$src" || continue
     mkdir -p "$(dirname "$obj")"
-    "$CC" "${BASE[@]}" -Wall -Wextra -fsanitize=fuzzer-no-link,address,undefined -MMD -MP \
-        -c "$src" -o "$obj" &
+    if [ "${src##*.}" = cc ]; then
+        "$CXX" -std=c++17 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer -pthread -Wall -Wextra \
+            -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c "$src" -o "$obj" &
+    else
+        "$CC" "${BASE[@]}" -Wall -Wextra -fsanitize=fuzzer-no-link,address,undefined -MMD -MP \
+            -c "$src" -o "$obj" &
+    fi
     pids+=($!)
     if [ "${#pids[@]}" -ge "$JOBS" ]; then
         wait "${pids[0]}" || failed_build=1
@@ -103,6 +109,12 @@ for src in tests/fuzz/fuzz_*.c; do
     fi
     if [ "$name" = probe ] && [ -n "$mkimages_seeds" ]; then
         for f in "$mkimages_seeds"/img-*; do cp -f "$f" "$corpus/mkimages-${f##*/}"; done
+    fi
+    if [ "$name" = image ] && [ -n "$mkimages_seeds" ]; then
+        # fuzz_image reads its options from the last byte: append one (center_crop to 64 px).
+        for f in "$mkimages_seeds"/img-*; do
+            { cat "$f"; printf '\044'; } >"$corpus/mkimages-${f##*/}"
+        done
     fi
     arts=$OUT/artifacts-$name
     rm -rf "$arts"

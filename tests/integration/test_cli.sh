@@ -41,20 +41,30 @@ echo "hello" > "$T/manifest.tsv"
 expect 1 "not a clipcrawl manifest" -- "$BIN" shards stat "$T"
 rm "$T/manifest.tsv"
 
-# pack: skips missing, non-image and empty-caption entries with counts; bad lines stop it.
+# pack: skips missing files and repeated lines, rejects by reason, counts each; bad lines stop it.
 mkdir -p "$T/img"
-"$MK" --out "$T/img" --count 40 --seed 3 2>/dev/null
+"$MK" --out "$T/img" --count 40 --seed 3 --min-side 200 2>/dev/null
 printf 'not an image' > "$T/img/junk.jpg"
 # The repeated first line comes after two shard boundaries: still a duplicate.
-{ cat "$T/img/list.tsv"; printf 'nope.jpg\tmissing file\njunk.jpg\tjunk bytes\nimg-000001.jpg\t\n';
+{ cat "$T/img/list.tsv"; printf 'nope.jpg\ta missing file here\njunk.jpg\tjunk bytes in a file\nimg-000001.jpg\t\n';
   head -n 1 "$T/img/list.tsv"; } > "$T/list.tsv"
 cp "$T"/img/*.jpg "$T"/img/*.png "$T/" 2>/dev/null
-expect 0 "not a JPEG, PNG or WebP image" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds" --max-pairs 15
+expect 0 "" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds" --max-pairs 15
 grep -q "^packed 40 pairs (0 already there)" "$T/out" || fail "pack summary: $(cat "$T/out")"
-grep -q "skipped 4: 1 missing or unreadable, 1 not an image, 0 too large, 1 duplicate, 1 empty caption" "$T/out" \
+grep -q "^skipped 2: 1 missing or unreadable, 1 repeated line, 0 duplicate image, 0 near-duplicate image" "$T/out" \
   || fail "pack skip counts: $(cat "$T/out")"
+grep -q "^rejected 2: caption empty 1, image unsupported_format 1" "$T/out" \
+  || fail "pack reject counts: $(cat "$T/out")"
+expect 0 "image rejected (unsupported_format)" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds-v" --max-pairs 15 -v
 printf 'no tab here\n' > "$T/bad.tsv"
 expect 1 "bad.tsv:1: expected PATH<TAB>CAPTION" -- "$BIN" shards pack --from "$T/bad.tsv" --out "$T/ds2"
+
+# Filter flags: bad values are usage errors naming the flag.
+expect 2 "--resize-mode" -- "$BIN" shards pack --from a --out b --resize-mode squash
+expect 2 "--quality needs a number in 1..100" -- "$BIN" shards pack --from a --out b --quality 0
+expect 2 "--max-aspect needs a ratio" -- "$BIN" shards pack --from a --out b --max-aspect 0.5
+expect 2 "--dedupe is none, exact or near" -- "$BIN" shards pack --from a --out b --dedupe fuzzy
+expect 2 "--blocklist" -- "$BIN" shards pack --from a --out b --blocklist "$T/no-such-file"
 
 # Running pack again adds nothing; ls totals match.
 expect 0 "" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds" --max-pairs 15
@@ -62,12 +72,38 @@ grep -q "^packed 0 pairs (40 already there)" "$T/out" || fail "re-pack: $(cat "$
 expect 0 "" -- "$BIN" shards ls "$T/ds/manifest.tsv"
 grep -qE '^total +40 ' "$T/out" || fail "ls total: $(cat "$T/out")"
 [ "$(grep -c '^shard-' "$T/out")" -eq 3 ] || fail "expected 3 shards"
-
-# Another list into the same folder is refused instead of silently skipping its first pairs.
-sort -r "$T/list.tsv" > "$T/other.tsv"
-expect 1 "pack each list into its own folder" -- "$BIN" shards pack --from "$T/other.tsv" --out "$T/ds"
+# Every stored image is the 256x256 centre crop, re-encoded (the sources are 200-512 px).
+"$BIN" shards dump "$T/ds" > "$T/dump.jsonl"
+[ "$(grep -c '"width":256,"height":256' "$T/dump.jsonl")" -eq 40 ] || fail "stored sizes"
+# The same list with the same images in another order is the same pairs: nothing to add.
+sort -r "$T/list.tsv" > "$T/reordered.tsv"
+expect 0 "" -- "$BIN" shards pack --from "$T/reordered.tsv" --out "$T/ds" --max-pairs 15
+grep -q "^packed 0 pairs (40 already there)" "$T/out" || fail "reordered: $(cat "$T/out")"
+# Another list with new pairs into the same folder is refused before anything is added.
+"$MK" --out "$T/img2" --count 5 --seed 4 --min-side 200 2>/dev/null
+expect 1 "pack each list into its own folder" -- "$BIN" shards pack --from "$T/img2/list.tsv" --out "$T/ds"
 head -n 5 "$T/list.tsv" > "$T/short.tsv"
 expect 1 "more pairs than" -- "$BIN" shards pack --from "$T/short.tsv" --out "$T/ds"
+
+# Dedupe: the same image bytes under another name and caption are dropped (exact), kept with
+# --dedupe none; a re-encoded copy is dropped by --dedupe near only.
+mkdir -p "$T/dd"
+cp "$T/img/img-000000.jpg" "$T/dd/a.jpg"; cp "$T/img/img-000000.jpg" "$T/dd/b.jpg"
+cp "$T/img/img-000001.jpg" "$T/dd/c.jpg"
+printf 'a.jpg\ta first caption here\nb.jpg\tanother caption for the copy\nc.jpg\ta third caption here\n' > "$T/dd/list.tsv"
+expect 0 "" -- "$BIN" shards pack --from "$T/dd/list.tsv" --out "$T/dd/exact"
+grep -q "^packed 2 pairs" "$T/out" && grep -q "1 duplicate image" "$T/out" || fail "exact dedupe: $(cat "$T/out")"
+expect 0 "" -- "$BIN" shards pack --from "$T/dd/list.tsv" --out "$T/dd/none" --dedupe none
+grep -q "^packed 3 pairs" "$T/out" || fail "dedupe none: $(cat "$T/out")"
+# x.jpg: a.jpg scaled to 220 px and re-encoded at quality 60 (by pack itself).
+head -n 1 "$T/dd/list.tsv" > "$T/dd/one.tsv"
+"$BIN" -q shards pack --from "$T/dd/one.tsv" --out "$T/dd/small" --resize-mode keep_ratio --resize 220 \
+  --quality 60 >/dev/null
+"$BIN" shards dump "$T/dd/small" --images "$T/dd/stored" >/dev/null
+printf 'a.jpg\ta first caption here\nx.jpg\tthe stored copy, re-encoded\n' > "$T/dd/list2.tsv"
+cp "$(ls "$T"/dd/stored/* | head -n 1)" "$T/dd/x.jpg"
+expect 0 "" -- "$BIN" shards pack --from "$T/dd/list2.tsv" --out "$T/dd/near" --dedupe near
+grep -q "^packed 1 pairs" "$T/out" && grep -q "1 near-duplicate image" "$T/out" || fail "near dedupe: $(cat "$T/out")"
 
 # A second writer on the same folder is refused while one holds it.
 exec 9>"$T/ds/writer.lock"; flock -n 9
