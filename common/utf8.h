@@ -37,7 +37,9 @@ int cc_utf8_is_space(uint32_t cp);
  * Punctuation (U+3000–U+303F), halfwidth/fullwidth ASCII punctuation, and U+FFFD. ASCII '_' is
  * not a word character; apostrophes inside words are handled by callers. */
 int cc_utf8_is_word(uint32_t cp);
-/* C0 and C1 control characters other than whitespace, and U+FEFF/U+200B–U+200D (invisible). */
+/* C0 and C1 control characters (and DEL) other than whitespace, and invisible format characters
+ * that would hide or split words: U+00AD soft hyphen, U+061C, U+180E, U+200B–U+200F (zero-width
+ * space, joiners, directional marks), U+202A–U+202E, U+2060–U+2064, U+2066–U+206F, U+FEFF. */
 int cc_utf8_is_control(uint32_t cp);
 
 /* Appends the case-folded copy of the n bytes at s to out (invalid bytes become U+FFFD).

@@ -57,8 +57,11 @@ const char *text_reason_name(text_reason r);
 typedef struct text_blocklist text_blocklist;
 
 /* Loads a blocklist: UTF-8 text, one word or phrase per line (up to 8 words), '#' starts a
- * comment line, blank lines ignored; matched case-folded on whole words. At most 1,000,000
- * entries and 64 MiB. CC_E_IO / CC_E_FORMAT (with the line number) / CC_E_LIMIT. */
+ * comment line, blank lines ignored; matched case-folded on whole words. A word is a run of
+ * letters and digits (cc_utf8_is_word, apostrophes inside kept), so "x-rated" is the phrase
+ * "x rated" and the entry "foo" matches "foo-bar". At most 1,000,000 entries, 64 MiB, lines of
+ * 1024 bytes, words of 128 bytes (folded); duplicates count once. CC_E_NOTFOUND / CC_E_IO /
+ * CC_E_FORMAT (with the line number) / CC_E_LIMIT. */
 cc_status text_blocklist_load(const char *path, text_blocklist **out);
 /* An empty list, then entries added one at a time (CC_E_INVAL for an empty entry). */
 cc_status text_blocklist_new(text_blocklist **out);
