@@ -1,30 +1,59 @@
 #!/usr/bin/env bash
-# Shard benchmark (make bench): builds the input images once into BUILD/bench/images with
-# mkimages (2000 JPEGs, 256-512 px, fixed seed), then runs bench_shards on them: 10000 records
-# (each image used five times with its own uid and URLs, so that the write fills exactly one
-# default-sized shard of 10000 pairs), work files in BUILD/bench/work (removed afterwards),
-# figures in BUILD/bench/shards.json. Extra arguments go to bench_shards (e.g. --reps 9).
-# Usage: bench/run.sh BUILD [bench_shards options]
+# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|all] [options]
+# The optional second argument picks the benchmark (default all: shards, then image); options go
+# to the one picked (with all, to bench_shards as before, e.g. --reps 9).
+#   shards  builds the input images once into BUILD/bench/images with mkimages (2000 JPEGs,
+#           256-512 px, fixed seed), then runs bench_shards on them: 10000 records (each image
+#           used five times with its own uid and URLs, so that the write fills exactly one
+#           default-sized shard of 10000 pairs), work files in BUILD/bench/work (removed
+#           afterwards), figures in BUILD/bench/shards.json.
+#   image   bench/image.sh BUILD [--reps R]: the image path on real photos against OpenCV doing
+#           img2dataset's steps, figures in BUILD/bench/image.json (see bench/image.sh).
 set -euo pipefail
-BUILD=${1:?usage: bench/run.sh BUILD [bench_shards options]}
+BUILD=${1:?usage: bench/run.sh BUILD [shards|image|all] [options]}
 shift
-OUT=$BUILD/bench
-IMAGES=$OUT/images
-MKIMAGES=(--count 2000 --seed 7 --min-side 256 --max-side 512 --png-every 0 --quality 90)
-for tool in mkimages bench_shards; do
-  [ -x "$BUILD/tools/$tool" ] || { echo "bench: $BUILD/tools/$tool missing (make all)" >&2; exit 1; }
-done
-mkdir -p "$OUT"
+WHICH=all
+case ${1:-} in
+shards | image | all)
+  WHICH=$1
+  shift
+  ;;
+esac
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# The images depend only on mkimages' arguments and binary: rebuild when either changes.
-stamp="${MKIMAGES[*]} $(cksum <"$BUILD/tools/mkimages")"
-if [ ! -f "$IMAGES/list.tsv" ] || [ "$(cat "$IMAGES/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  rm -rf "$IMAGES"
-  echo "bench: generating input images in $IMAGES"
-  "$BUILD/tools/mkimages" --out "$IMAGES" "${MKIMAGES[@]}"
-  printf '%s\n' "$stamp" >"$IMAGES/.stamp"
-fi
+run_shards() {
+  local OUT=$BUILD/bench
+  local IMAGES=$OUT/images
+  local MKIMAGES=(--count 2000 --seed 7 --min-side 256 --max-side 512 --png-every 0 --quality 90)
+  local tool
+  for tool in mkimages bench_shards; do
+    if [ ! -x "$BUILD/tools/$tool" ]; then
+      echo "bench: $BUILD/tools/$tool missing (make all)" >&2
+      exit 1
+    fi
+  done
+  mkdir -p "$OUT"
 
-"$BUILD/tools/bench_shards" --images "$IMAGES" --work "$OUT/work" --json "$OUT/shards.json" \
-  --records 10000 "$@"
-rm -rf "$OUT/work"
+  # The images depend only on mkimages' arguments and binary: rebuild when either changes.
+  local stamp
+  stamp="${MKIMAGES[*]} $(cksum <"$BUILD/tools/mkimages")"
+  if [ ! -f "$IMAGES/list.tsv" ] || [ "$(cat "$IMAGES/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$IMAGES"
+    echo "bench: generating input images in $IMAGES"
+    "$BUILD/tools/mkimages" --out "$IMAGES" "${MKIMAGES[@]}"
+    printf '%s\n' "$stamp" >"$IMAGES/.stamp"
+  fi
+
+  "$BUILD/tools/bench_shards" --images "$IMAGES" --work "$OUT/work" --json "$OUT/shards.json" \
+    --records 10000 "$@"
+  rm -rf "$OUT/work"
+}
+
+case $WHICH in
+shards) run_shards "$@" ;;
+image) bash "$HERE/image.sh" "$BUILD" "$@" ;;
+all)
+  run_shards "$@"
+  bash "$HERE/image.sh" "$BUILD"
+  ;;
+esac

@@ -18,6 +18,8 @@ const char cli_filter_usage[] =
     "  --max-aspect R        reject images whose side ratio is above R (default 3; 0 = off)\n"
     "  --quality Q           JPEG quality of re-encoded images, 1..100 (default 90)\n"
     "  --reencode            always re-encode (by default a JPEG needing no resize is kept)\n"
+    "  --keep-original       store the image bytes as they are, after the checks (no resize,\n"
+    "                        no re-encode)\n"
     "  --max-pixels N        reject images with more pixels (default 89478485)\n"
     "  --min-chars N         captions need at least N characters (default 6)\n"
     "  --min-words N         captions need at least N words (default 3)\n"
@@ -171,6 +173,9 @@ int cli_filter_flags_parse(cli_filter_flags *f, int c, const char *arg, char *er
             return -1;
         }
         f->threads = (int)v;
+        return 1;
+    case 15:
+        f->img.keep_original = 1;
         return 1;
     default:
         return 0;

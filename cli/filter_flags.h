@@ -9,6 +9,8 @@
  *   --max-aspect R        reject images whose side ratio is above R (default 3; 0 = off)
  *   --quality Q           JPEG quality of re-encoded images, 1..100 (default 90)
  *   --reencode            always re-encode (by default a JPEG that needs no resize is kept)
+ *   --keep-original       store the image bytes as they are (after the checks): no resize,
+ *                         no re-encode
  *   --max-pixels N        reject images with more pixels (default 89478485)
  *   --min-chars N         captions need at least N characters (default 6)
  *   --min-words N         captions need at least N words (default 3)
@@ -60,6 +62,7 @@ typedef struct cli_filter_flags {
         {"no-boilerplate", no_argument, 0, CLI_FILTER_OPT_BASE + 11},                              \
         {"dedupe", required_argument, 0, CLI_FILTER_OPT_BASE + 12},                                \
         {"near-distance", required_argument, 0, CLI_FILTER_OPT_BASE + 13},                         \
+        {"keep-original", no_argument, 0, CLI_FILTER_OPT_BASE + 15},                               \
     {                                                                                              \
         "threads", required_argument, 0, CLI_FILTER_OPT_BASE + 14                                  \
     }

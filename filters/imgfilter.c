@@ -27,6 +27,7 @@ struct img_filter {
     img_rgb out; /* after crop / border */
     img_rgb thumb; /* THUMB x THUMB area average of dec */
     cc_buf enc; /* re-encoded JPEG */
+    const img_rgb *final; /* the pixels of the last accepted run (one of the above) */
 };
 
 static uint64_t cpu_ns(void)
@@ -95,6 +96,11 @@ const img_rgb *img_filter_decoded(const img_filter *f)
     return &f->dec;
 }
 
+const img_rgb *img_filter_pixels(const img_filter *f)
+{
+    return f->final ? f->final : &f->dec;
+}
+
 static cc_status reject(img_filter_result *res, img_reason why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -129,12 +135,13 @@ static double max_channel_stddev(const img_rgb *im)
 }
 
 /* Copies the w x h window of src at (x0, y0) into dst, or, when the window is larger than src,
- * centres src on black: the crop of center_crop and the padding of border in one routine. */
+ * centres src on white (as img2dataset pads): the crop of center_crop and the padding of border in
+ * one routine. */
 static cc_status place(const img_rgb *src, uint32_t w, uint32_t h, img_rgb *dst)
 {
     CC_TRY(img_rgb_alloc(dst, w, h, 0));
     if (src->w < w || src->h < h)
-        memset(dst->px, 0, (size_t)w * h * 3);
+        memset(dst->px, 255, (size_t)w * h * 3);
     /* Source window (crop) and destination offset (pad), floor-centred as img2dataset does. */
     uint32_t sx = src->w > w ? (src->w - w) / 2 : 0, sy = src->h > h ? (src->h - h) / 2 : 0;
     uint32_t dx = w > src->w ? (w - src->w) / 2 : 0, dy = h > src->h ? (h - src->h) / 2 : 0;
@@ -149,6 +156,7 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
 {
     const img_filter_opts *o = &f->o;
     memset(res, 0, sizeof *res);
+    f->final = NULL;
     uint64_t t = cpu_ns(), t1;
 
     /* 1. bytes */
@@ -193,21 +201,22 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
         return reject(res, IMG_R_ASPECT, "%ux%u: aspect ratio %.2f is above %.2f", pr.width,
                       pr.height, (double)hi / lo, o->max_aspect);
 
-    /* 4. decode, as small as the resize and the thumbnail allow. The fit is computed in the
-     * stored frame; the decoder compares it with the stored frame too (orientation-agnostic
-     * because every mode is symmetric under transposition). */
+    /* 4. decode, as small as the resize and the thumbnail allow. The decoder wants its minimum
+     * in the oriented frame, unknown before decoding; every mode keeps the aspect ratio, so
+     * asking for the shorter scaled side on both axes is the same request in either frame
+     * (covering the shorter side covers the longer one, to a pixel of rounding). */
     uint32_t sw = pr.width, sh = pr.height, ow = pr.width, oh = pr.height;
     int resizing = o->mode != IMG_RESIZE_NO && o->size > 0;
-    if (resizing)
-        img_fit_size(pr.width, pr.height, o->mode, o->size, &sw, &sh, &ow, &oh);
-    uint32_t need_w = 0, need_h = 0;
+    uint32_t need = 0;
     if (resizing) {
-        need_w = sw > THUMB ? sw : THUMB;
-        need_h = sh > THUMB ? sh : THUMB;
+        img_fit_size(pr.width, pr.height, o->mode, o->size, &sw, &sh, &ow, &oh);
+        need = sw < sh ? sw : sh;
+        if (need < THUMB)
+            need = THUMB;
     }
     img_decode_info info;
     img_reason why = IMG_OK;
-    st = img_decode(p, n, &o->limits, need_w, need_h, &f->dec, &info, &why);
+    st = img_decode(p, n, &o->limits, need, need, &f->dec, &info, &why);
     t1 = cpu_ns();
     res->ns_decode += t1 - t;
     t = t1;
@@ -217,11 +226,22 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
         return reject(res, why != IMG_OK ? why : IMG_R_UNDECODABLE, "%s", cc_errmsg());
     res->src_width = info.width;
     res->src_height = info.height;
-    if (resizing && info.orientation >= 5) /* the fit in the oriented frame */
+    if (resizing) /* the fit in the oriented frame */
         img_fit_size(info.width, info.height, o->mode, o->size, &sw, &sh, &ow, &oh);
 
-    /* 5. blank check on the thumbnail, 6. pHash of the same thumbnail */
-    CC_TRY(img_resize(&f->dec, THUMB, THUMB, &f->thumb));
+    /* 5. scale to the mode's size (the whole picture, before crop or border) */
+    const img_rgb *whole = &f->dec;
+    if (resizing && (f->dec.w != sw || f->dec.h != sh)) {
+        CC_TRY(img_resize(&f->dec, sw, sh, &f->scaled));
+        whole = &f->scaled;
+    }
+    t1 = cpu_ns();
+    res->ns_resize += t1 - t;
+    t = t1;
+
+    /* 6. blank check and pHash on one 32 x 32 thumbnail of the whole picture, made from the
+     * smallest copy at hand (the scaled one when resizing) */
+    CC_TRY(img_resize(whole, THUMB, THUMB, &f->thumb));
     if (o->blank_stddev > 0) {
         double sd = max_channel_stddev(&f->thumb);
         if (sd < o->blank_stddev) {
@@ -238,7 +258,17 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
     res->ns_hash += t1 - t;
     t = t1;
 
-    /* 7. output: the original JPEG when nothing would change, else resize and re-encode */
+    /* 7. output: the original bytes when asked or when nothing would change, else crop or
+     * pad and re-encode. A kept original is described in its stored (unrotated) frame. */
+    if (o->keep_original) {
+        res->out = p;
+        res->out_len = n;
+        res->out_format = pr.format;
+        res->out_width = pr.width;
+        res->out_height = pr.height;
+        f->final = &f->dec;
+        return CC_OK;
+    }
     int same_size = !resizing || (ow == info.width && oh == info.height && sw == info.width &&
                                   sh == info.height);
     if (o->keep_jpeg && pr.format == IMG_FMT_JPEG && info.orientation == 1 && same_size &&
@@ -248,18 +278,13 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
         res->out_format = IMG_FMT_JPEG;
         res->out_width = info.width;
         res->out_height = info.height;
+        f->final = &f->dec;
         return CC_OK;
     }
-    const img_rgb *final = &f->dec;
-    if (resizing) {
-        if (f->dec.w != sw || f->dec.h != sh) {
-            CC_TRY(img_resize(&f->dec, sw, sh, &f->scaled));
-            final = &f->scaled;
-        }
-        if (ow != sw || oh != sh) {
-            CC_TRY(place(final, ow, oh, &f->out));
-            final = &f->out;
-        }
+    const img_rgb *final = whole;
+    if (resizing && (ow != final->w || oh != final->h)) {
+        CC_TRY(place(final, ow, oh, &f->out));
+        final = &f->out;
     }
     t1 = cpu_ns();
     res->ns_resize += t1 - t;
@@ -275,5 +300,6 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
     res->out_width = final->w;
     res->out_height = final->h;
     res->reencoded = 1;
+    f->final = final;
     return CC_OK;
 }

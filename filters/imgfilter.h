@@ -7,15 +7,15 @@
  *   3. header checks, before any pixel is decoded: max_side, max_pixels, ANIMATED / TOO_WIDE /
  *      min_size on the shorter side, max_aspect                          TOO_MANY_PIXELS /
  *                                                                        TOO_SMALL / ASPECT
- *   4. decode with limits (JPEG at the smallest DCT scale that still covers what the resize
- *      needs and the pHash's 32 x 32)                                   UNDECODABLE / TRUNCATED /
+ *   4. decode with limits (JPEG at the smallest DCT scale, of 1/8, 2/8, 4/8, 8/8, that
+ *      still covers the resize's scaled size and 32 x 32)               UNDECODABLE / TRUNCATED /
  *                                                                        TOO_MANY_SCANS / MEMORY
- *   5. blank check: the largest per-channel standard deviation over a 32 x 32 area thumbnail
- *      below blank_stddev                                                 BLANK
- *   6. pHash of the decoded picture (whole image, before any crop)
- *   7. output: the original bytes when keep_jpeg is set, the input is a JPEG, its EXIF
- *      orientation is 1 and the resize would not change its size (or mode is "no");
- *      otherwise resize by mode and re-encode as JPEG at quality          ENCODE
+ *   5. scale to the mode's size: the whole picture, before crop or border (area average)
+ *   6. a 32 x 32 area thumbnail of the whole picture: blank check (the largest per-channel
+ *      standard deviation below blank_stddev), then the pHash of that thumbnail   BLANK
+ *   7. output: the original bytes when keep_original is set, or when keep_jpeg is set, the input is
+ * a JPEG, its EXIF orientation is 1 and the resize would not change its size (or mode is "no");
+ *      otherwise crop (center_crop) or pad (border), and re-encode as JPEG at quality  ENCODE
  *   The exact hash (XXH3-128 of the input bytes) is computed for every input that passes step 1.
  *
  * Usage: one img_filter per thread (it owns the scratch buffers); the result's pointers stay valid
@@ -39,6 +39,9 @@ typedef struct img_filter_opts {
     uint32_t size; /* 256: target size for the mode; 0 = no resize */
     int quality; /* 90: JPEG quality of re-encoded output */
     int keep_jpeg; /* 1: store a JPEG input unchanged when no resize is needed */
+    int keep_original; /* 0: 1 = store every accepted input unchanged (any format, no resize,
+                          no re-encode; img2dataset's disable_all_reencoding); the checks,
+                          the decode and the hashes still run */
     double blank_stddev; /* 2.0: below this the image is "blank"; 0 = off */
 } img_filter_opts;
 
@@ -73,5 +76,8 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
 
 /* The decoded picture of the last successful run (before resize), valid until the next call. */
 const img_rgb *img_filter_decoded(const img_filter *f);
+/* The pixels the last successful run encoded (after resize and crop or border), or its decoded
+ * picture when the original bytes were kept; valid until the next call. For quality checks. */
+const img_rgb *img_filter_pixels(const img_filter *f);
 
 #endif

@@ -356,8 +356,9 @@ cc_status img_resize_mode_apply(const img_rgb *src, img_resize_mode mode, uint32
     img_fit_size(src->w, src->h, mode, size, &sw, &sh, &ow, &oh);
     CC_TRY(alloc_out(dst, ow, oh));
     if (mode == IMG_RESIZE_BORDER) {
-        /* sw, sh <= size: black canvas, scaled image at the centre (offsets rounded down) */
-        memset(dst->px, 0, (size_t)ow * oh * 3);
+        /* sw, sh <= size: white canvas (as img2dataset pads), scaled image at the centre
+         * (offsets rounded down) */
+        memset(dst->px, 255, (size_t)ow * oh * 3);
         size_t off = ((size_t)((oh - sh) / 2) * ow + (ow - sw) / 2) * 3;
         return resize_window(src, sw, sh, 0, 0, sw, sh, dst->px + off, (size_t)ow * 3);
     }

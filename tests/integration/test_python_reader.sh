@@ -25,7 +25,8 @@ trap 'rm -rf "$TMP"' EXIT
 echo "generate: 60 images with mkimages (seed 7)"
 "$BUILD/tools/mkimages" --out "$TMP/img" --count 60 --seed 7 >/dev/null
 echo "pack: 60 pairs into shards of 25"
-"$CLI" shards pack --from "$TMP/img/list.tsv" --out "$TMP/ds" --max-pairs 25 >/dev/null
+"$CLI" shards pack --from "$TMP/img/list.tsv" --out "$TMP/ds" --max-pairs 25 --min-size 0 \
+  --keep-original >/dev/null
 
 echo "dump: clipcrawl shards dump vs clipcrawl_shards.py, byte for byte"
 "$CLI" shards dump "$TMP/ds" --images "$TMP/dumpimg" >"$TMP/c.jsonl"

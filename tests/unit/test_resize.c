@@ -425,7 +425,7 @@ static void test_mode_apply(void **state)
                             20 * 3);
     img_rgb_free(&full);
 
-    /* border: the full resize centred on black */
+    /* border: the full resize centred on white */
     assert_int_equal(img_resize_mode_apply(&tall, IMG_RESIZE_BORDER, 30, &tmp, &dst), CC_OK);
     full = resized(&tall, 20, 30); /* 19.67 -> 20 wide, x offset 5 */
     assert_int_equal(dst.w, 30);
@@ -434,7 +434,7 @@ static void test_mode_apply(void **state)
         for (uint32_t x = 0; x < 30; x++)
             for (int c = 0; c < 3; c++) {
                 uint8_t got = dst.px[((size_t)y * 30 + x) * 3 + c];
-                uint8_t want = x >= 5 && x < 25 ? full.px[((size_t)y * 20 + x - 5) * 3 + c] : 0;
+                uint8_t want = x >= 5 && x < 25 ? full.px[((size_t)y * 20 + x - 5) * 3 + c] : 255;
                 assert_int_equal(got, want);
             }
     img_rgb_free(&full);
@@ -462,7 +462,7 @@ static void test_mode_apply(void **state)
             assert_memory_equal(dst.px + (size_t)y * 1200, full.px + (size_t)(y - 66) * 1200, 1200);
         } else {
             for (int i = 0; i < 1200; i++)
-                assert_int_equal(dst.px[(size_t)y * 1200 + i], 0);
+                assert_int_equal(dst.px[(size_t)y * 1200 + i], 255);
         }
     }
     img_rgb_free(&full);
