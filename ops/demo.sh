@@ -2,7 +2,8 @@
 # make demo: the parts of clipcrawl that exist today, end to end, on generated images.
 # (The crawler is not written yet; when it is, the demo crawls the embedded fixture web.)
 #   1. generate 300 synthetic photos + captions (build/tools/mkimages)
-#   2. pack them into sealed, checksummed shards      clipcrawl shards pack
+#   2. pack them through the filters (caption rules, decode, checks, resize 256, re-encode,
+#      hashes, dedupe) into sealed, checksummed shards   clipcrawl shards pack
 #   3. list, summarize and verify the dataset         clipcrawl shards ls|stat|verify
 #   4. read it back: JSON lines, and from Python       clipcrawl shards dump, ops/python
 #   5. export webdataset tars for open_clip           clipcrawl shards export
