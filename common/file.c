@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 cc_status cc_path_join(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -143,4 +144,97 @@ int cc_exists(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0;
+}
+
+/* ---- cc_file_out ------------------------------------------------------------------------- */
+
+cc_status cc_file_out_open(cc_file_out *fo, const char *path)
+{
+    fo->path = path;
+    fo->fd = -1;
+    fo->len = 0;
+    fo->xs = NULL;
+    int n = snprintf(fo->tmp, sizeof fo->tmp, "%s.tmp", path);
+    CC_CHECK(n >= 0 && (size_t)n < sizeof fo->tmp, CC_E_LIMIT, "path too long: %s", path);
+    XXH3_state_t *xs = XXH3_createState();
+    fo->xs = xs;
+    CC_CHECK(fo->xs, CC_E_NOMEM, "%s: out of memory", path);
+    XXH3_64bits_reset(xs);
+    fo->fd = open(fo->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fo->fd < 0) {
+        XXH3_freeState((XXH3_state_t *)fo->xs);
+        return cc_fail(CC_E_IO, "%s: %s", fo->tmp, strerror(errno));
+    }
+    return CC_OK;
+}
+
+static cc_status fo_flush(cc_file_out *fo)
+{
+    XXH3_64bits_update((XXH3_state_t *)fo->xs, fo->buf, fo->len);
+    cc_status st = cc_write_all(fo->fd, fo->buf, fo->len);
+    fo->len = 0;
+    return st == CC_OK ? st : cc_wrap(st, "%s", fo->tmp);
+}
+
+cc_status cc_file_out_put(cc_file_out *fo, const void *p, size_t n)
+{
+    const uint8_t *c = p;
+    while (n > 0) {
+        if (fo->len == sizeof fo->buf)
+            CC_TRY(fo_flush(fo));
+        size_t take = sizeof fo->buf - fo->len < n ? sizeof fo->buf - fo->len : n;
+        memcpy(fo->buf + fo->len, c, take);
+        fo->len += take;
+        c += take;
+        n -= take;
+    }
+    return CC_OK;
+}
+
+void cc_file_out_abort(cc_file_out *fo)
+{
+    if (fo->fd >= 0)
+        close(fo->fd);
+    fo->fd = -1;
+    unlink(fo->tmp);
+    XXH3_freeState((XXH3_state_t *)fo->xs);
+    fo->xs = NULL;
+}
+
+cc_status cc_file_out_commit(cc_file_out *fo)
+{
+    cc_status st;
+    CC_TRY_GOTO(st, fo_flush(fo), fail);
+    uint8_t sum[8];
+    cc_store_u64(sum, XXH3_64bits_digest((XXH3_state_t *)fo->xs));
+    CC_TRY_GOTO(st, cc_write_all(fo->fd, sum, sizeof sum), fail);
+    if (fsync(fo->fd) != 0) {
+        st = cc_fail(CC_E_IO, "%s: fsync: %s", fo->tmp, strerror(errno));
+        goto fail;
+    }
+    int rc = close(fo->fd);
+    fo->fd = -1;
+    if (rc != 0) {
+        st = cc_fail(CC_E_IO, "%s: close: %s", fo->tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(fo->tmp, fo->path) != 0) {
+        st = cc_fail(CC_E_IO, "%s: rename to %s: %s", fo->tmp, fo->path, strerror(errno));
+        goto fail;
+    }
+    XXH3_freeState((XXH3_state_t *)fo->xs);
+    fo->xs = NULL;
+    /* The rename is durable once the folder is synced. */
+    char dir[4096];
+    const char *slash = strrchr(fo->path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == fo->path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - fo->path), fo->path);
+    return cc_fsync_path(dir);
+fail:
+    cc_file_out_abort(fo);
+    return st;
 }

@@ -32,4 +32,27 @@ cc_status cc_mkdir(const char *dir);
 /* 1 if path exists (any type), 0 otherwise. */
 int cc_exists(const char *path);
 
+/* A file written whole or not at all, with an XXH3-64 trailer: bytes go through a buffer into
+ * PATH.tmp and into the checksum; cc_file_out_commit appends the checksum (8 bytes, little-
+ * endian, over every byte before it), fsyncs, renames over PATH and fsyncs the folder, so a
+ * crash leaves either the old file or the new one. Used by every saved structure of ours. */
+typedef struct cc_file_out {
+    const char *path; /* not owned; must outlive the writer */
+    char tmp[4096];
+    int fd;
+    void *xs; /* XXH3 streaming state */
+    size_t len;
+    uint8_t buf[32768];
+} cc_file_out;
+
+/* Creates PATH.tmp. CC_E_LIMIT (path too long), CC_E_IO, CC_E_NOMEM. */
+cc_status cc_file_out_open(cc_file_out *fo, const char *path);
+/* Appends n bytes. CC_E_IO. */
+cc_status cc_file_out_put(cc_file_out *fo, const void *p, size_t n);
+/* Appends the checksum and makes the file durable under its name; on failure the temporary file
+ * is removed. Either way the writer is finished. */
+cc_status cc_file_out_commit(cc_file_out *fo);
+/* Removes the temporary file (after a failure of the caller's own). */
+void cc_file_out_abort(cc_file_out *fo);
+
 #endif

@@ -39,9 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-/* cc_hash64 is one-shot only; saving streams the checksum so that a filter of gigabytes is not
- * copied into one buffer first. XXH3-64 streamed equals cc_hash64 of the same bytes. */
-#include <xxhash.h>
 
 #include "common/buf.h"
 #include "common/file.h"
@@ -318,108 +315,6 @@ int key_set_contains(const key_set *s, const void *key, size_t len)
 
 /* ---- Files --------------------------------------------------------------------------------- */
 
-/* A file being written: bytes go through a small buffer to path.tmp and into the checksum;
- * fo_commit appends the checksum, fsyncs, renames over path and fsyncs the folder. */
-typedef struct file_out {
-    const char *path;
-    char tmp[4096];
-    int fd;
-    XXH3_state_t *xs;
-    size_t len;
-    uint8_t buf[32768];
-} file_out;
-
-static cc_status fo_open(file_out *fo, const char *path)
-{
-    fo->path = path;
-    fo->fd = -1;
-    fo->len = 0;
-    fo->xs = NULL;
-    int n = snprintf(fo->tmp, sizeof fo->tmp, "%s.tmp", path);
-    CC_CHECK(n >= 0 && (size_t)n < sizeof fo->tmp, CC_E_LIMIT, "path too long: %s", path);
-    fo->xs = XXH3_createState();
-    CC_CHECK(fo->xs, CC_E_NOMEM, "%s: out of memory", path);
-    XXH3_64bits_reset(fo->xs);
-    fo->fd = open(fo->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fo->fd < 0) {
-        XXH3_freeState(fo->xs);
-        return cc_fail(CC_E_IO, "%s: %s", fo->tmp, strerror(errno));
-    }
-    return CC_OK;
-}
-
-static cc_status fo_flush(file_out *fo)
-{
-    XXH3_64bits_update(fo->xs, fo->buf, fo->len);
-    cc_status st = cc_write_all(fo->fd, fo->buf, fo->len);
-    fo->len = 0;
-    return st == CC_OK ? st : cc_wrap(st, "%s", fo->tmp);
-}
-
-static cc_status fo_put(file_out *fo, const void *p, size_t n)
-{
-    const uint8_t *c = p;
-    while (n > 0) {
-        if (fo->len == sizeof fo->buf)
-            CC_TRY(fo_flush(fo));
-        size_t take = sizeof fo->buf - fo->len < n ? sizeof fo->buf - fo->len : n;
-        memcpy(fo->buf + fo->len, c, take);
-        fo->len += take;
-        c += take;
-        n -= take;
-    }
-    return CC_OK;
-}
-
-/* Drops the temporary file after a failure. */
-static void fo_abort(file_out *fo)
-{
-    if (fo->fd >= 0)
-        close(fo->fd);
-    fo->fd = -1;
-    unlink(fo->tmp);
-    XXH3_freeState(fo->xs);
-    fo->xs = NULL;
-}
-
-static cc_status fo_commit(file_out *fo)
-{
-    cc_status st;
-    CC_TRY_GOTO(st, fo_flush(fo), fail);
-    uint8_t sum[8];
-    cc_store_u64(sum, XXH3_64bits_digest(fo->xs));
-    CC_TRY_GOTO(st, cc_write_all(fo->fd, sum, sizeof sum), fail);
-    if (fsync(fo->fd) != 0) {
-        st = cc_fail(CC_E_IO, "%s: fsync: %s", fo->tmp, strerror(errno));
-        goto fail;
-    }
-    int rc = close(fo->fd);
-    fo->fd = -1;
-    if (rc != 0) {
-        st = cc_fail(CC_E_IO, "%s: close: %s", fo->tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(fo->tmp, fo->path) != 0) {
-        st = cc_fail(CC_E_IO, "%s: rename to %s: %s", fo->tmp, fo->path, strerror(errno));
-        goto fail;
-    }
-    XXH3_freeState(fo->xs);
-    fo->xs = NULL;
-    /* The rename is durable once the folder is synced. */
-    char dir[4096];
-    const char *slash = strrchr(fo->path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == fo->path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - fo->path), fo->path);
-    return cc_fsync_path(dir);
-fail:
-    fo_abort(fo);
-    return st;
-}
-
 /* Magic, version and header size of a file in data[0..len): CC_OK with *hs set, or the status
  * with a message that says what to do. min_hs is this version's header size. */
 static cc_status check_header(const char *path, const uint8_t *data, size_t len, const char *magic,
@@ -460,8 +355,8 @@ static size_t bound_add(uint64_t base, uint64_t extra)
 
 cc_status bloom_save(const bloom_filter *b, const char *path)
 {
-    file_out fo;
-    CC_TRY(fo_open(&fo, path));
+    cc_file_out fo;
+    CC_TRY(cc_file_out_open(&fo, path));
     cc_status st;
     uint8_t hdr[BLOOM_HDR];
     memcpy(hdr, BLOOM_MAGIC, 4);
@@ -470,15 +365,15 @@ cc_status bloom_save(const bloom_filter *b, const char *path)
     cc_store_u32(hdr + 8, (uint32_t)b->k);
     cc_store_u64(hdr + 12, b->m);
     cc_store_u64(hdr + 20, b->count);
-    CC_TRY_GOTO(st, fo_put(&fo, hdr, sizeof hdr), fail);
+    CC_TRY_GOTO(st, cc_file_out_put(&fo, hdr, sizeof hdr), fail);
     for (uint64_t i = 0; i < b->m / 64; i++) {
         uint8_t w[8];
         cc_store_u64(w, b->words[i]);
-        CC_TRY_GOTO(st, fo_put(&fo, w, sizeof w), fail);
+        CC_TRY_GOTO(st, cc_file_out_put(&fo, w, sizeof w), fail);
     }
-    return fo_commit(&fo);
+    return cc_file_out_commit(&fo);
 fail:
-    fo_abort(&fo);
+    cc_file_out_abort(&fo);
     return st;
 }
 
@@ -547,8 +442,8 @@ fail:
 
 cc_status key_set_save(const key_set *s, const char *path)
 {
-    file_out fo;
-    CC_TRY(fo_open(&fo, path));
+    cc_file_out fo;
+    CC_TRY(cc_file_out_open(&fo, path));
     cc_status st;
     uint8_t hdr[KEYSET_HDR];
     memcpy(hdr, KEYSET_MAGIC, 4);
@@ -556,21 +451,21 @@ cc_status key_set_save(const key_set *s, const char *path)
     cc_store_u16(hdr + 6, KEYSET_HDR);
     cc_store_u32(hdr + 8, 0);
     cc_store_u64(hdr + 12, key_set_count(s));
-    CC_TRY_GOTO(st, fo_put(&fo, hdr, sizeof hdr), fail);
+    CC_TRY_GOTO(st, cc_file_out_put(&fo, hdr, sizeof hdr), fail);
     uint8_t d[16];
     if (s->has_zero) {
         memset(d, 0, sizeof d);
-        CC_TRY_GOTO(st, fo_put(&fo, d, sizeof d), fail);
+        CC_TRY_GOTO(st, cc_file_out_put(&fo, d, sizeof d), fail);
     }
     for (uint64_t i = 0; i < s->cap; i++) {
         if (slot_empty(s->slot[i]))
             continue;
         cc_hash128_to_bytes(s->slot[i], d);
-        CC_TRY_GOTO(st, fo_put(&fo, d, sizeof d), fail);
+        CC_TRY_GOTO(st, cc_file_out_put(&fo, d, sizeof d), fail);
     }
-    return fo_commit(&fo);
+    return cc_file_out_commit(&fo);
 fail:
-    fo_abort(&fo);
+    cc_file_out_abort(&fo);
     return st;
 }
 

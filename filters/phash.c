@@ -432,91 +432,26 @@ int neardup_k(const neardup_index *ix)
 
 enum { ND_CHUNK = 4096 }; /* entries per read or write: 64 KiB */
 
-/* The directory part of path ("." when there is none, "/" for "/name") into out. */
-static cc_status dir_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        CC_CHECK(cap >= 2, CC_E_LIMIT, "path too long: %s", path);
-        memcpy(out, ".", 2);
-        return CC_OK;
-    }
-    size_t n = slash == path ? 1 : (size_t)(slash - path);
-    CC_CHECK(n < cap, CC_E_LIMIT, "path too long: %s", path);
-    memcpy(out, path, n);
-    out[n] = '\0';
-    return CC_OK;
-}
-
-/* Hashes and writes the buffered bytes, then empties the buffer. */
-static cc_status save_flush(int fd, XXH3_state_t *xs, cc_buf *b)
-{
-    XXH3_64bits_update(xs, b->data, b->len);
-    cc_status st = cc_write_all(fd, b->data, b->len);
-    cc_buf_reset(b);
-    return st;
-}
-
 cc_status neardup_save(const neardup_index *ix, const char *path)
 {
-    char tmp[4096], dir[4096];
-    int pn = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    CC_CHECK(pn >= 0 && (size_t)pn < sizeof tmp, CC_E_LIMIT, "path too long: %s.tmp", path);
-    CC_TRY(dir_of(path, dir, sizeof dir));
-    cc_status st = CC_OK;
-    int created = 0; /* tmp exists and must go if we fail */
-    cc_buf out;
-    cc_buf_init(&out, (size_t)ND_CHUNK * 16);
-    XXH3_state_t *xs = XXH3_createState();
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = cc_fail(CC_E_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    created = 1;
-    if (xs == NULL || XXH3_64bits_reset(xs) != XXH_OK) {
-        st = cc_fail(CC_E_NOMEM, "neardup: out of memory for the checksum state");
-        goto done;
-    }
-    CC_TRY_GOTO(st, cc_buf_append(&out, ND_MAGIC, 4), done);
-    CC_TRY_GOTO(st, cc_buf_put_u16(&out, ND_VERSION), done);
-    CC_TRY_GOTO(st, cc_buf_put_u16(&out, ND_HEADER), done);
-    CC_TRY_GOTO(st, cc_buf_put_u32(&out, (uint32_t)ix->k), done);
-    CC_TRY_GOTO(st, cc_buf_put_u64(&out, ix->count), done);
+    cc_file_out fo;
+    CC_TRY(cc_file_out_open(&fo, path));
+    uint8_t hdr[ND_HEADER], e[16];
+    memcpy(hdr, ND_MAGIC, 4);
+    cc_store_u16(hdr + 4, ND_VERSION);
+    cc_store_u16(hdr + 6, ND_HEADER);
+    cc_store_u32(hdr + 8, (uint32_t)ix->k);
+    cc_store_u64(hdr + 12, ix->count);
+    cc_status st;
+    CC_TRY_GOTO(st, cc_file_out_put(&fo, hdr, sizeof hdr), fail);
     for (uint64_t i = 0; i < ix->count; i++) {
-        if (out.max - out.len < 16)
-            CC_TRY_GOTO(st, save_flush(fd, xs, &out), done);
-        CC_TRY_GOTO(st, cc_buf_put_u64(&out, ix->entries[i].hash), done);
-        CC_TRY_GOTO(st, cc_buf_put_u64(&out, ix->entries[i].value), done);
+        cc_store_u64(e, ix->entries[i].hash);
+        cc_store_u64(e + 8, ix->entries[i].value);
+        CC_TRY_GOTO(st, cc_file_out_put(&fo, e, sizeof e), fail);
     }
-    CC_TRY_GOTO(st, save_flush(fd, xs, &out), done);
-    uint8_t sum[8];
-    cc_store_u64(sum, XXH3_64bits_digest(xs));
-    CC_TRY_GOTO(st, cc_write_all(fd, sum, sizeof sum), done);
-    if (fsync(fd) != 0) {
-        st = cc_fail(CC_E_IO, "%s: fsync: %s", tmp, strerror(errno));
-        goto done;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        st = cc_fail(CC_E_IO, "%s: close: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        st = cc_fail(CC_E_IO, "rename %s -> %s: %s", tmp, path, strerror(errno));
-        goto done;
-    }
-    created = 0;
-    st = cc_fsync_path(dir); /* makes the rename durable */
-
-done:
-    if (fd >= 0)
-        close(fd);
-    if (created)
-        unlink(tmp);
-    XXH3_freeState(xs);
-    cc_buf_free(&out);
+    return cc_file_out_commit(&fo);
+fail:
+    cc_file_out_abort(&fo);
     return st;
 }
 
