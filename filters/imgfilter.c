@@ -16,8 +16,10 @@
 
 /* Side of the thumbnail used for the blank check and the pHash (the pHash's own input size). */
 #define THUMB 32
-/* Re-encoded output is bounded like any other buffer: 3 bytes per pixel is more than a JPEG of
- * quality <= 100 takes for any realistic image, plus headers. */
+/* Re-encoded output is bounded like any other buffer, by the pixels being encoded: a baseline
+ * 4:2:0 JPEG even of noise at quality 100 stays well under 6 bytes a pixel, plus headers and
+ * tables. (The image's own limits bound the pixels.) */
+#define ENC_BYTES_PER_PIXEL 6
 #define ENC_SLACK 65536
 
 struct img_filter {
@@ -72,9 +74,8 @@ cc_status img_filter_new(const img_filter_opts *opts, img_filter **out)
     if (!f)
         return cc_fail(CC_E_NOMEM, "out of memory for an image filter");
     f->o = *opts;
-    /* The largest output is the target square (or the whole image when not resizing). */
-    uint64_t out_px = opts->size ? (uint64_t)opts->size * opts->size * 4 : opts->limits.max_pixels;
-    cc_buf_init(&f->enc, (size_t)(out_px * 3 + ENC_SLACK));
+    /* The maximum is set per image from the pixels being encoded (see img_filter_run). */
+    cc_buf_init(&f->enc, ENC_SLACK);
     *out = f;
     return CC_OK;
 }
@@ -290,6 +291,7 @@ cc_status img_filter_run(img_filter *f, const void *p, size_t n, img_filter_resu
     res->ns_resize += t1 - t;
     t = t1;
     cc_buf_reset(&f->enc);
+    f->enc.max = (size_t) final->w * final->h * ENC_BYTES_PER_PIXEL + ENC_SLACK;
     st = img_encode_jpeg(final, o->quality, &f->enc);
     res->ns_encode += cpu_ns() - t;
     if (st != CC_OK)

@@ -52,7 +52,9 @@ typedef struct img_filter_result {
                           failing step are meaningful; message says more) */
     char message[160]; /* human detail for a rejection, "" when accepted */
     uint8_t src_format; /* enum img_format of the input (0 if unknown) */
-    uint32_t src_width, src_height; /* input size after EXIF orientation (0 if not probed) */
+    uint32_t src_width, src_height; /* input size after EXIF orientation once decoded; for a
+                                       rejection before decoding, the header's (stored) size;
+                                       0 if not probed */
     cc_hash128 content_hash; /* XXH3-128 of the input bytes */
     uint64_t phash; /* pHash of the decoded picture */
     const uint8_t *out; /* the bytes to store: the input itself or the re-encoded JPEG */
