@@ -242,7 +242,7 @@ static cc_status pool_start(pack_pool *p, const cli_filter_flags *flags, const c
     for (int i = 0; i < flags->threads; i++) {
         pack_worker *wk = &p->workers[i];
         wk->pool = p;
-        /* One byte more than the limit, so that a file over it is told apart. */
+        /* A file over the image byte limit fails the read with CC_E_LIMIT (too_large). */
         cc_buf_init(&wk->file, flags->img.limits.max_bytes);
         cc_status st = img_filter_new(&flags->img, &wk->filter);
         if (st == CC_OK && pthread_create(&wk->tid, NULL, worker_main, wk) != 0)

@@ -129,8 +129,9 @@ void img_fit_size(uint32_t w, uint32_t h, img_resize_mode mode, uint32_t size, u
                   uint32_t *sh, uint32_t *ow, uint32_t *oh);
 
 /* Applies a mode: scales src as img_fit_size says, then crops (centre) or pads (white, centred)
- * into *dst. tmp is scratch for the intermediate scaled image (reused across calls). When the mode
- * asks for no change (same size, no crop/pad) dst receives a copy. */
+ * into *dst, computing only the pixels that are kept (center_crop) or placed (border). tmp is
+ * reserved scratch, unused today (may be NULL). When the mode asks for no change (same size, no
+ * crop/pad) dst receives a copy. */
 cc_status img_resize_mode_apply(const img_rgb *src, img_resize_mode mode, uint32_t size,
                                 img_rgb *tmp, img_rgb *dst);
 
