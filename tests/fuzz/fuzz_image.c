@@ -3,7 +3,7 @@
  *
  * The last input byte, when there is one, picks the options (resize mode, target size, whether
  * warnings are fatal), so one corpus explores every branch; the image is everything before it.
- * Limits are small (4 megapixels, 4096 px a side, 32 scans, 64 MiB decoder memory) so that an
+ * Limits are small (1 megapixel, 4096 px a side, 32 scans, 64 MiB decoder memory) so that an
  * input cannot make an execution slow by asking for a large picture the normal way.
  *
  * Properties checked beyond "no crash, no out-of-bounds access" (ASan/UBSan):
@@ -51,7 +51,7 @@ static img_filter *filter_for(uint8_t sel)
         return filters[idx];
     img_filter_opts o;
     img_filter_opts_default(&o);
-    o.limits.max_pixels = 4u << 20;
+    o.limits.max_pixels = 1u << 20;
     o.limits.max_side = 4096;
     o.limits.max_scans = 32;
     o.limits.max_memory = 64u << 20;
