@@ -579,15 +579,18 @@ static void pack_run_free(pack_run *r)
 
 static int print_summary(const char *cmd, const char *out, const pack_counts *pc)
 {
+    /* A run that packed nothing has sealed nothing: no manifest yet, and that is no error. */
     shard_manifest *m = NULL;
-    if (shard_manifest_load(out, &m) != CC_OK)
-        return cli_fail(cmd, CC_E_IO);
+    cc_status st = shard_manifest_load(out, &m);
+    if (st != CC_OK && st != CC_E_NOTFOUND)
+        return cli_fail(cmd, st);
     uint64_t bytes = 0;
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; m && i < m->n; i++)
         bytes += m->entries[i].bytes;
     printf("packed %" PRIu64 " pairs (%" PRIu64 " already there) into %s: %zu shards, %" PRIu64
            " pairs, %.1f MiB\n",
-           pc->added, pc->resumed, out, m->n, shard_manifest_total(m), (double)bytes / 1048576.0);
+           pc->added, pc->resumed, out, m ? m->n : 0, m ? shard_manifest_total(m) : 0,
+           (double)bytes / 1048576.0);
     shard_manifest_free(m);
     uint64_t skipped = pc->missing + pc->duplicate_line + pc->duplicate_image + pc->near_duplicate;
     if (skipped)

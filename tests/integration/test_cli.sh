@@ -56,6 +56,10 @@ grep -q "^skipped 2: 1 missing or unreadable, 1 repeated line, 0 duplicate image
 grep -q "^rejected 2: caption empty 1, image unsupported_format 1" "$T/out" \
   || fail "pack reject counts: $(cat "$T/out")"
 expect 0 "image rejected (unsupported_format)" -- "$BIN" shards pack --from "$T/list.tsv" --out "$T/ds-v" --max-pairs 15 -v
+# A list where nothing passes packs nothing, says so, and is no error.
+printf 'nope.jpg\ta missing file here\n' > "$T/none.tsv"
+expect 0 "nope.jpg" -- "$BIN" shards pack --from "$T/none.tsv" --out "$T/ds-none"
+grep -q "^packed 0 pairs (0 already there) into .*: 0 shards, 0 pairs" "$T/out" || fail "empty pack: $(cat "$T/out")"
 printf 'no tab here\n' > "$T/bad.tsv"
 expect 1 "bad.tsv:1: expected PATH<TAB>CAPTION" -- "$BIN" shards pack --from "$T/bad.tsv" --out "$T/ds2"
 
