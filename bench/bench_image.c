@@ -45,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_opts.h"
 #include "common/buf.h"
 #include "common/file.h"
 #include "common/status.h"
@@ -632,10 +633,7 @@ static int parse_args(int argc, char **argv, opts *o, char *orig_buf, size_t ori
     o->quality = 90;
     o->size = 256;
     o->mode = IMG_RESIZE_CENTER_CROP;
-    const struct {
-        const char *name;
-        uint64_t lo, hi, *out;
-    } nums[] = {
+    const bench_num nums[] = {
         {"--reps", 1, MAX_REPS, &o->reps},
         {"--quality", 1, 100, &o->quality},
         {"--size", 1, 16384, &o->size},
@@ -668,22 +666,11 @@ static int parse_args(int argc, char **argv, opts *o, char *orig_buf, size_t ori
             }
             continue;
         }
-        size_t j = 0;
-        while (j < sizeof nums / sizeof nums[0] && strcmp(k, nums[j].name) != 0)
-            j++;
-        if (j == sizeof nums / sizeof nums[0]) {
+        int r = bench_set_num("bench_image", nums, sizeof nums / sizeof nums[0], k, v);
+        if (r == 1)
             fprintf(stderr, "bench_image: unknown option %s\n", k);
+        if (r != 0)
             return -1;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long x = *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
-        if (*v < '0' || *v > '9' || errno || *end || x < nums[j].lo || x > nums[j].hi) {
-            fprintf(stderr, "bench_image: %s wants a number in %" PRIu64 "..%" PRIu64 "\n", k,
-                    nums[j].lo, nums[j].hi);
-            return -1;
-        }
-        *nums[j].out = x;
     }
     if (!o->list) {
         fprintf(stderr, "bench_image: --list is required\n");

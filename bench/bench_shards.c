@@ -43,6 +43,7 @@
 #include <unistd.h>
 #include <zdict.h>
 
+#include "bench/bench_opts.h"
 #include "common/buf.h"
 #include "common/file.h"
 #include "common/hash.h"
@@ -660,10 +661,7 @@ static int parse_args(int argc, char **argv, opts *o)
     o->write_reps = 4;
     o->read_max_pairs = 500;
     o->seed = 1;
-    const struct {
-        const char *name;
-        uint64_t lo, hi, *out;
-    } nums[] = {
+    const bench_num nums[] = {
         {"--records", 1, UINT32_MAX, &o->records},
         {"--reps", 1, MAX_REPS, &o->reps},
         {"--write-reps", 1, MAX_REPS, &o->write_reps},
@@ -688,22 +686,11 @@ static int parse_args(int argc, char **argv, opts *o)
             o->json = v;
             continue;
         }
-        size_t j = 0;
-        while (j < sizeof nums / sizeof nums[0] && strcmp(k, nums[j].name) != 0)
-            j++;
-        if (j == sizeof nums / sizeof nums[0]) {
+        int r = bench_set_num("bench_shards", nums, sizeof nums / sizeof nums[0], k, v);
+        if (r == 1)
             fprintf(stderr, "bench_shards: unknown option %s\n", k);
+        if (r != 0)
             return -1;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long x = *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
-        if (*v < '0' || *v > '9' || errno || *end || x < nums[j].lo || x > nums[j].hi) {
-            fprintf(stderr, "bench_shards: %s needs a number in %" PRIu64 "..%" PRIu64 "\n", k,
-                    nums[j].lo, nums[j].hi);
-            return -1;
-        }
-        *nums[j].out = x;
     }
     if (!o->images || !o->work) {
         fprintf(stderr, "bench_shards: --images and --work are required\n");
