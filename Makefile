@@ -7,15 +7,16 @@ BUILD   ?= build
 PY      := /usr/bin/python3
 
 PKGS     := lmdb libzstd libxxhash
-CPPFLAGS += -I. -D_GNU_SOURCE
+CPPFLAGS += -I. -D_GNU_SOURCE -I/usr/include/libxml2
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread
 # -lcld2 is C++ (filters/lang_cld2.cc is our C shim over it), hence -lstdc++.
-LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lz -lcld2 -lstdc++ -lm -pthread
+LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
 
-LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c)
+LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c) \
+            $(wildcard query_lists/*.c)
 LIB_CXX  := $(wildcard filters/*.cc)
 CLI_SRC  := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

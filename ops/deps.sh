@@ -7,10 +7,13 @@ PKGS=(
   build-essential pkg-config clang clang-format libclang-rt-14-dev
   liblmdb-dev lmdb-utils libzstd-dev zstd libxxhash-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev libcld2-dev
+  libxml2-dev libbz2-dev
   libcmocka-dev
   python3 python3-lmdb python3-zstandard python3-xxhash xxhash
   # Real photos for the image tests (filters/), from Debian's wallpaper packages.
   mate-backgrounds
+  # WordNet's database files for the query list builder and its tests; gnuplot for histograms.
+  wordnet-base gnuplot-nox
 )
 # Only for `make bench` (the OpenCV peer and the photo corpus): ops/deps.sh --bench.
 if [ "${1:-}" = "--bench" ]; then
