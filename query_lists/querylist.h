@@ -45,14 +45,20 @@ typedef struct query {
 
 typedef struct query_list query_list;
 
-/* An empty list that holds at most max_queries distinct queries (memory follows use). */
+/* An empty list that holds at most max_queries distinct queries (memory follows use).
+ * CC_E_INVAL above 2^32 - 2 (ids are 32-bit), CC_E_NOMEM. */
 cc_status query_list_new(uint64_t max_queries, query_list **out);
 void query_list_free(query_list *ql); /* accepts NULL */
 
 /* Adds a query from any text: it is normalized first (empty or more than QN_MAX_WORDS words:
  * skipped, *added = 0). A query already present is merged: sources OR-ed, count = max, pmi kept
  * if set, provenance appended (comma-separated, capped at 200 bytes). *added (may be NULL) = 1
- * for a new query, 2 merged, 0 skipped. CC_E_LIMIT when full, CC_E_NOMEM. */
+ * for a new query, 2 merged, 0 skipped. CC_E_LIMIT when full, CC_E_NOMEM.
+ * provenance (may be NULL = none) is a comma-separated list of ids: ids already held are not
+ * repeated, ids are kept whole (one that would pass 200 bytes is dropped; a first id longer than
+ * 200 bytes alone is cut on a UTF-8 character boundary), empty ids and "-" are ignored.
+ * CC_E_INVAL after finish or load, for source bits outside query_source, an infinite pmi, or
+ * provenance that is not UTF-8 text free of control bytes (tab, newline). */
 cc_status query_list_add(query_list *ql, const char *text, size_t len, uint32_t source,
                          uint64_t count, double pmi, const char *provenance, int *added);
 
@@ -63,14 +69,17 @@ void query_list_finish(query_list *ql, uint64_t max);
 uint64_t query_list_count(const query_list *ql);
 /* The query with this id (after finish or load), NULL if out of range. */
 const query *query_list_get(const query_list *ql, uint64_t id);
-/* The id of a query given as any text (normalized first), or -1. */
+/* The id of a query given as any text (normalized first), or -1. Before finish: the position
+ * in the order of first adding. Allocates nothing; thread-safe on a finished list. */
 int64_t query_list_find(const query_list *ql, const char *text, size_t len);
 
-/* Writes queries.tsv to path (through PATH.tmp, fsync, rename). */
+/* Writes queries.tsv to path (through PATH.tmp, fsync, rename, fsync of the folder).
+ * CC_E_INVAL before finish, CC_E_IO, CC_E_LIMIT (path too long), CC_E_NOMEM. */
 cc_status query_list_save(const query_list *ql, const char *path);
 /* Loads a queries.tsv: header checked (CC_E_FORMAT "not a clipcrawl query list", CC_E_VERSION),
  * every line checked (CC_E_FORMAT naming the line), ids must be 0..n-1 in order; at most
- * max_queries (CC_E_LIMIT). */
+ * max_queries (CC_E_LIMIT). Lines may end in CRLF; a line longer than 8192 bytes is CC_E_FORMAT,
+ * a file over 1 GiB CC_E_LIMIT; CC_E_NOTFOUND, CC_E_IO for the file. The list is finished. */
 cc_status query_list_load(const char *path, uint64_t max_queries, query_list **out);
 
 #endif
