@@ -9,10 +9,12 @@
  *              tables {| .. |}, [[File:..]], [[Image:..]], [[Category:..]] and interwiki links,
  *              behaviour switches __TOC__;
  *   replaced:  [[target|label]] -> label, [[target]] -> target, [url label] -> label,
- *              '''bold''' and ''italic'' -> text, == heading == -> heading, &amp; etc. decoded
- *              by the XML reader.
+ *              '''bold''' and ''italic'' -> text, == heading == -> heading; the XML
+ *              reader decodes the XML's entities (&amp;lt; -> <), the stripper the wikitext's
+ *              own character references (&nbsp; &ndash; &#233; ...).
  * The plain text is tokenized as query_lists/normalize.h does; unigrams and bigrams (two
- * consecutive words of the same paragraph) are counted.
+ * consecutive words of the same sentence of a paragraph: wiki.c states the exact rule) are
+ * counted.
  *
  * Counting is exact while the counters fit max_memory; past that, the table is pruned of its
  * lowest counts (lossy counting: each prune raises a floor, and every kept count is at most that
@@ -43,7 +45,8 @@ typedef struct wiki_opts {
                               line, e.g. "en.wikipedia Albert_Einstein 1234 0"; only project
                               "en" / "en.wikipedia" lines are read */
     uint64_t min_views; /* 0; with pageviews: titles with fewer views are dropped */
-    size_t max_memory; /* 2 GiB: bound of the n-gram counters */
+    size_t max_memory; /* 2 GiB: bound of the n-gram counters and the pageviews table (which
+                          takes at most half) */
     uint64_t max_pages; /* 0 = all; stop after this many articles (for trials) */
     size_t max_page_bytes; /* 8 MiB: longer article texts are cut (counted in stats) */
 } wiki_opts;
@@ -60,11 +63,18 @@ typedef struct wiki_stats {
 
 /* Streams the dump at path into ql. CC_E_NOTFOUND / CC_E_IO for the file, CC_E_FORMAT for XML
  * that is not a MediaWiki export (the message says what was seen), CC_E_COMPRESS for a damaged
- * compressed stream; stats may be NULL. */
+ * compressed stream, CC_E_LIMIT for a page text over libxml2's 10 MB text-node limit or a full
+ * ql; stats may be NULL (filled with what was read, on failure too). o == NULL: the defaults.
+ * Thread safety: reentrant (calls on different lists may run at once) once libxml2 is set up:
+ * call xmlInitParser() on the main thread first, as libxml2 2.9 requires. */
 cc_status wiki_build(const char *path, const wiki_opts *o, query_list *ql, wiki_stats *stats);
 
 /* The markup stripper alone (for tests and tools): the plain text of the n bytes of wikitext at
- * in, appended to out (may reallocate; CC_E_LIMIT past its maximum). */
+ * in, appended to out (may reallocate; CC_E_LIMIT past its maximum). The plain text has one
+ * paragraph per line ('\n' after a paragraph, heading, list item or table), runs of ASCII
+ * whitespace collapsed to one space, no leading or trailing whitespace; it is never longer than
+ * the input, and is valid UTF-8 when the input is. Linear time, no recursion; constructs left
+ * open run to the end of the text. Reentrant. */
 cc_status wiki_strip_markup(const char *in, size_t n, cc_buf *out);
 
 #endif
