@@ -114,7 +114,7 @@ install: $(BIN)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/clipcrawl
 	install -m 0644 ops/python/clipcrawl_shards.py $(DESTDIR)$(PREFIX)/share/clipcrawl/python/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/clipcrawl
-	install -m 0644 README.md docs/FORMAT.md docs/FILTERS.md $(DESTDIR)$(PREFIX)/share/doc/clipcrawl/
+	install -m 0644 README.md docs/FORMAT.md docs/FILTERS.md docs/QUERIES.md $(DESTDIR)$(PREFIX)/share/doc/clipcrawl/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "shards/shard.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1 /* the command ran and failed, or found problems */
@@ -16,6 +17,15 @@
 int cli_shards(int argc, char **argv);
 /* `clipcrawl shards pack` (cli/pack.c); argv[0] is "pack". */
 int cli_shards_pack(int argc, char **argv);
+/* `clipcrawl queries build|stats|match|histogram` (cli/queries.c). */
+int cli_queries(int argc, char **argv);
+
+/* Calls fn for every record of every shard in m, in manifest and index order (cli/walk.c). fn
+ * returning nonzero stops the walk and is returned; shard errors are printed (cli_fail) and
+ * CLI_EXIT_FAIL returned. */
+typedef int (*cli_record_fn)(void *ctx, const shard_manifest_entry *e, uint64_t index,
+                             const shard_record *r);
+int cli_walk_records(const char *cmd, const shard_manifest *m, cli_record_fn fn, void *ctx);
 
 /* getopt_long with -q/-v/-h handled in one place. Returns the option, or 0 when it consumed a
  * common one, -1 at the end; '?' on error (getopt printed why) or 'h' for --help. */

@@ -16,6 +16,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  shards     pack, inspect, verify and export shard folders (clipcrawl shards --help)\n"
+    "  queries    build the query list (WordNet, Wikipedia), match captions, histograms\n"
+    "             (clipcrawl queries --help)\n"
     "\n"
     "options:\n"
     "  -q, --quiet     errors only\n"
@@ -125,6 +127,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!strcmp(cmd, "shards"))
         return cli_shards(argc - i, argv + i);
+    if (!strcmp(cmd, "queries"))
+        return cli_queries(argc - i, argv + i);
     fprintf(stderr, "clipcrawl: unknown command '%s' (try clipcrawl --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -26,6 +26,9 @@
 #include "common/log.h"
 #include "filters/dedupe.h"
 #include "filters/phash.h"
+#include "query_lists/match.h"
+#include "query_lists/querylist.h"
+#include "query_lists/quota.h"
 #include "shards/shard.h"
 
 #define LIST_LINE_MAX (SHARD_MAX_TEXT + 8192)
@@ -49,11 +52,18 @@ static const char pack_usage[] =
     "  --batch N         pairs per durable commit (default 256)\n"
     "  --zstd-level N    metadata compression level (default 3)\n"
     "  --no-dict         do not train a per-shard metadata dictionary\n"
+    "  --queries FILE    a queries.tsv (clipcrawl queries build): keep only pairs whose caption\n"
+    "                    contains a query; each counts for the rarest matched query with room\n"
+    "  --cap N           pairs per query with --queries (default 20000)\n"
     "  -q, --quiet / -v, --verbose\n"
     "\n";
 
 /* Outcome of one item. */
-enum item_kind { ITEM_OK, ITEM_MISSING, ITEM_TEXT, ITEM_IMAGE };
+enum item_kind { ITEM_OK, ITEM_MISSING, ITEM_TEXT, ITEM_IMAGE, ITEM_NO_QUERY };
+/* Matched query ids kept per pair (the record keeps them all, up to this many). */
+#define ITEM_MAX_QUERIES 64
+/* Most queries a list given to pack may have. */
+#define PACK_MAX_QUERIES (50u * 1000 * 1000)
 
 typedef struct pack_item {
     char *line; /* owned copy of the list line; path and caption point into it */
@@ -71,6 +81,8 @@ typedef struct pack_item {
     cc_hash128 content_hash;
     uint64_t phash;
     int64_t mtime_ms;
+    uint32_t qids[ITEM_MAX_QUERIES]; /* matched query ids, ascending (with --queries) */
+    size_t n_qids;
 } pack_item;
 
 typedef struct pack_pool pack_pool;
@@ -84,6 +96,7 @@ typedef struct pack_worker {
 
 struct pack_pool {
     const cli_filter_flags *flags;
+    const qmatcher *qm; /* NULL without --queries */
     const char *listdir;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
@@ -97,6 +110,7 @@ struct pack_pool {
 
 typedef struct pack_counts {
     uint64_t added, resumed, missing, duplicate_line, duplicate_image, near_duplicate;
+    uint64_t no_query, query_full;
     uint64_t text[TEXT_R_COUNT], image[IMG_R_COUNT];
 } pack_counts;
 
@@ -120,6 +134,15 @@ static void item_run(pack_worker *wk, pack_item *it)
         snprintf(it->msg, sizeof it->msg, "caption rejected (%s): %s", text_reason_name(tr.reason),
                  tr.message);
         return;
+    }
+    if (wk->pool->qm) {
+        size_t k = qmatcher_find(wk->pool->qm, tr.text, tr.len, it->qids, ITEM_MAX_QUERIES);
+        it->n_qids = k < ITEM_MAX_QUERIES ? k : ITEM_MAX_QUERIES;
+        if (k == 0) {
+            it->kind = ITEM_NO_QUERY;
+            snprintf(it->msg, sizeof it->msg, "the caption contains no query");
+            return;
+        }
     }
     char full[4096];
     if (it->path[0] == '/')
@@ -228,10 +251,12 @@ static void pool_stop(pack_pool *p)
     pthread_cond_destroy(&p->done);
 }
 
-static cc_status pool_start(pack_pool *p, const cli_filter_flags *flags, const char *listdir)
+static cc_status pool_start(pack_pool *p, const cli_filter_flags *flags, const qmatcher *qm,
+                            const char *listdir)
 {
     memset(p, 0, sizeof *p);
     p->flags = flags;
+    p->qm = qm;
     p->listdir = listdir;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->start, NULL);
@@ -291,6 +316,8 @@ static cc_status pair_uid(const char *path, const char *caption, uint8_t uid[16]
 /* ---- dedupe state -------------------------------------------------------------------------- */
 
 typedef struct pack_state {
+    uint64_t *qcounts; /* pairs per query id (with --queries) */
+    uint64_t n_queries, cap;
     key_set *run_uids; /* pairs the run held when this command started */
     key_set *content; /* content hashes of stored pairs (dedupe exact) */
     neardup_index *near; /* pHashes of stored pairs (dedupe near) */
@@ -309,6 +336,16 @@ static int load_record(void *ctx, const shard_record *r)
     }
     if (s->near && (s->st = neardup_add(s->near, r->phash, s->loaded)) != CC_OK)
         return 1;
+    if (s->qcounts && r->query_id != SHARD_NO_QUERY) {
+        if (r->query_id >= s->n_queries) {
+            s->st = cc_fail(CC_E_FORMAT,
+                            "the run holds a pair of query %u, but the list has %" PRIu64
+                            " queries: pack with the list the run was made with",
+                            r->query_id, s->n_queries);
+            return 1;
+        }
+        s->qcounts[r->query_id]++;
+    }
     s->loaded++;
     return 0;
 }
@@ -375,6 +412,10 @@ typedef struct pack_run {
     uint64_t held; /* pairs the run held at the start */
     uint64_t lineno;
     char *line;
+    const char *queries; /* --queries FILE */
+    uint64_t qcap; /* --cap */
+    query_list *ql;
+    qmatcher *qm;
 } pack_run;
 
 /* Reads up to cap pending items; returns how many, or -1 on a bad line (reported). */
@@ -448,6 +489,8 @@ static int write_batch(pack_run *r, size_t n)
         if (it->kind != ITEM_OK) {
             if (it->kind == ITEM_MISSING)
                 r->pc.missing++;
+            else if (it->kind == ITEM_NO_QUERY)
+                r->pc.no_query++;
             else if (it->kind == ITEM_TEXT)
                 r->pc.text[it->treason]++;
             else
@@ -470,6 +513,20 @@ static int write_batch(pack_run *r, size_t n)
                                                        : "a near-duplicate of a stored image");
             continue;
         }
+        /* The query the pair counts for: the rarest matched one with room (query_lists/quota.h). */
+        long pick = -1;
+        if (r->state.qcounts) {
+            uint64_t counts[ITEM_MAX_QUERIES];
+            for (size_t k = 0; k < it->n_qids; k++)
+                counts[k] = r->state.qcounts[it->qids[k]];
+            pick = quota_pick(it->qids, counts, it->n_qids, r->state.cap);
+            if (pick < 0) {
+                r->pc.query_full++;
+                cc_log_debug("%s:%" PRIu64 ": %s: every matched query is full, skipped", r->from,
+                             it->lineno, it->path);
+                continue;
+            }
+        }
         if (r->pc.resumed < r->held) {
             /* A new pair while the run still holds pairs this list has not reached. */
             cli_error(r->cmd,
@@ -485,7 +542,9 @@ static int write_batch(pack_run *r, size_t n)
         rec.url = it->path;
         rec.page_url = "";
         rec.license = "";
-        rec.query_id = SHARD_NO_QUERY;
+        rec.query_id = pick >= 0 ? it->qids[pick] : SHARD_NO_QUERY;
+        rec.query_ids = it->qids;
+        rec.n_query_ids = pick >= 0 ? (uint32_t)it->n_qids : 0;
         rec.image = it->image.data;
         rec.image_len = it->image.len;
         rec.image_format = it->format;
@@ -501,6 +560,8 @@ static int write_batch(pack_run *r, size_t n)
             st = remember_item(&r->state, it, r->held + r->pc.added);
         if (st != CC_OK)
             return cli_fail(r->cmd, st);
+        if (pick >= 0)
+            r->state.qcounts[it->qids[pick]]++;
         r->pc.added++;
         cc_progress("packed %" PRIu64 " pairs", r->pc.added);
     }
@@ -517,6 +578,17 @@ static int pack_main(pack_run *r, const cli_filter_flags *fl, const char *listdi
         (fl->dedupe == CLI_DEDUPE_NEAR &&
          (st = neardup_new(fl->near_distance, UINT32_MAX, &r->state.near)) != CC_OK))
         return cli_fail(r->cmd, st);
+    if (r->queries) {
+        /* Each pair counts for one query it matches, at most --cap pairs a query. */
+        if ((st = query_list_load(r->queries, PACK_MAX_QUERIES, &r->ql)) != CC_OK ||
+            (st = qmatcher_build(r->ql, &r->qm)) != CC_OK)
+            return cli_fail(r->cmd, st);
+        r->state.n_queries = query_list_count(r->ql);
+        r->state.cap = r->qcap;
+        r->state.qcounts = calloc(r->state.n_queries ? r->state.n_queries : 1, sizeof(uint64_t));
+        if (!r->state.qcounts)
+            return cli_fail(r->cmd, cc_fail(CC_E_NOMEM, "out of memory for the query counts"));
+    }
     /* Resume: what the run holds is the truth about what was packed. */
     r->held = shard_writer_committed(r->w);
     if (r->held) {
@@ -536,7 +608,7 @@ static int pack_main(pack_run *r, const cli_filter_flags *fl, const char *listdi
         cc_buf_init(&r->items[i].text, SHARD_MAX_TEXT + 1);
         cc_buf_init(&r->items[i].image, SHARD_MAX_IMAGE);
     }
-    if ((st = pool_start(&r->pool, fl, listdir)) != CC_OK)
+    if ((st = pool_start(&r->pool, fl, r->qm, listdir)) != CC_OK)
         return cli_fail(r->cmd, st);
     r->pool_up = 1;
     for (;;) {
@@ -575,6 +647,9 @@ static void pack_run_free(pack_run *r)
     key_set_free(r->state.run_uids);
     key_set_free(r->state.content);
     neardup_free(r->state.near);
+    free(r->state.qcounts);
+    qmatcher_free(r->qm);
+    query_list_free(r->ql);
 }
 
 static int print_summary(const char *cmd, const char *out, const pack_counts *pc)
@@ -597,6 +672,10 @@ static int print_summary(const char *cmd, const char *out, const pack_counts *pc
         printf("skipped %" PRIu64 ": %" PRIu64 " missing or unreadable, %" PRIu64
                " repeated line, %" PRIu64 " duplicate image, %" PRIu64 " near-duplicate image\n",
                skipped, pc->missing, pc->duplicate_line, pc->duplicate_image, pc->near_duplicate);
+    if (pc->no_query + pc->query_full)
+        printf("queries: %" PRIu64 " captions matched no query, %" PRIu64
+               " matched only full queries\n",
+               pc->no_query, pc->query_full);
     print_reasons(pc);
     return CLI_EXIT_OK;
 }
@@ -611,6 +690,8 @@ int cli_shards_pack(int argc, char **argv)
                                        {"batch", required_argument, 0, 'b'},
                                        {"zstd-level", required_argument, 0, 'z'},
                                        {"no-dict", no_argument, 0, 'D'},
+                                       {"queries", required_argument, 0, 'Q'},
+                                       {"cap", required_argument, 0, 'C'},
                                        CLI_FILTER_LONG,
                                        CLI_COMMON_LONG,
                                        {0, 0, 0, 0}};
@@ -619,6 +700,7 @@ int cli_shards_pack(int argc, char **argv)
     pack_run r;
     memset(&r, 0, sizeof r);
     r.cmd = cmd;
+    r.qcap = QUOTA_DEFAULT_CAP;
     shard_writer_opts o;
     shard_writer_opts_default(&o);
     cli_filter_flags fl;
@@ -664,6 +746,15 @@ int cli_shards_pack(int argc, char **argv)
             break;
         case 'D':
             o.dict_samples = 0;
+            break;
+        case 'Q':
+            r.queries = optarg;
+            break;
+        case 'C':
+            if (cli_parse_size(optarg, &r.qcap) || r.qcap == 0) {
+                cli_usage_error(cmd, usage, "--cap needs a positive number");
+                goto done;
+            }
             break;
         case 'h':
             fputs(usage, stdout);

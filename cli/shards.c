@@ -42,45 +42,6 @@ static const char *one_dataset(int argc, char **argv, const char *cmd, const cha
     return argv[optind];
 }
 
-/* ---- iteration helper -------------------------------------------------------------------- */
-
-typedef int (*record_fn)(void *ctx, const shard_manifest_entry *e, uint64_t index,
-                         const shard_record *r);
-
-/* Calls fn for every record of every shard in m (in manifest and index order). fn returning
- * nonzero stops the walk (that value is returned). Shard errors are reported and returned. */
-static int walk(const char *cmd, const shard_manifest *m, record_fn fn, void *ctx)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        char path[4096];
-        shard_reader *r = NULL;
-        shard_view *v = NULL;
-        cc_status st = shard_manifest_shard_path(m, i, path, sizeof path);
-        if (st == CC_OK)
-            st = shard_reader_open(path, &m->entries[i], &r);
-        if (st == CC_OK)
-            st = shard_view_open(r, &v);
-        int rc = 0;
-        for (uint64_t k = 0; st == CC_OK && rc == 0 && k < shard_reader_count(r); k++) {
-            shard_record rec;
-            uint64_t at;
-            st = shard_view_next(v, &at, &rec);
-            if (st == CC_OK && at != k)
-                st = cc_fail(CC_E_FORMAT, "%s: record %" PRIu64 " is missing", m->entries[i].name,
-                             k);
-            if (st == CC_OK)
-                rc = fn(ctx, &m->entries[i], k, &rec);
-        }
-        shard_view_close(v);
-        shard_reader_close(r);
-        if (st != CC_OK)
-            return cli_fail(cmd, st);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 static int load_manifest(const char *cmd, const char *arg, shard_manifest **m)
 {
     cc_status st = shard_manifest_load(arg, m);
@@ -150,7 +111,7 @@ static int cmd_stat(int argc, char **argv)
     if (!m)
         return rc;
     stat_acc a = {0};
-    rc = walk(cmd, m, stat_rec, &a);
+    rc = cli_walk_records(cmd, m, stat_rec, &a);
     if (rc == 0) {
         uint64_t bytes = 0;
         for (size_t i = 0; i < m->n; i++)
@@ -297,7 +258,7 @@ static int cmd_dump(int argc, char **argv)
         return cli_fail(cmd, CC_E_IO);
     }
     cc_buf_init(&d.json, 8 * SHARD_MAX_META);
-    rc = walk(cmd, m, dump_rec, &d);
+    rc = cli_walk_records(cmd, m, dump_rec, &d);
     if (rc == -1)
         rc = 0; /* --limit reached */
     if (fflush(stdout) != 0 && rc == 0) {

@@ -7,7 +7,10 @@
  * extends its n-gram only while some query continues it. A caption of w words costs about w to
  * 2w table probes. Matching compares 64-bit hashes only: a false match needs a 64-bit collision
  * (about 3e-5 expected over 10^9 captions against 5*10^5 queries).
- * Memory: 16 bytes a slot (hash, id, flags), at most 2 slots a query-or-prefix at load <= 0.5.
+ * Memory: 16 bytes a slot (hash, id, flags), 2 slots for each query and each proper prefix that
+ * is not itself a query (load 0.5), in whole 64-byte lines, and in whole 2 MiB pages from 2 MiB
+ * on: about 32 to 64 bytes a query while a list has no more such prefixes than queries (42 on the
+ * 500,000 queries of bench/match.sh).
  * Thread safety: build once; then qmatcher_find may run from any number of threads.
  */
 #ifndef CC_QMATCH_H
@@ -26,8 +29,9 @@ cc_status qmatcher_build(const query_list *ql, qmatcher **out);
 void qmatcher_free(qmatcher *m); /* accepts NULL */
 
 /* The ids of the queries the n bytes at caption contain, each once, ascending, into ids (at most
- * cap; the return value is the number found, which may exceed cap: then only cap were written).
- * Only the first 4096 bytes of a caption are read. Allocates nothing. */
+ * cap; the return value is the number found, which may exceed cap: then the cap smallest were
+ * written). Only the first 4096 bytes of a caption are read (a word across that edge is cut
+ * there). Allocates nothing; uses about 20 KB of stack. */
 size_t qmatcher_find(const qmatcher *m, const char *caption, size_t n, uint32_t *ids, size_t cap);
 
 /* Bytes of memory the matcher holds. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# shards pack through the filter path: the same dataset whatever --threads is, and the same
-# dataset after any number of kill -9 and resumes (DESIGN.md property 1) as one clean run gives.
+# shards pack through the filter path, with a query list and a per-query cap: the same dataset
+# whatever --threads is, and the same dataset after any number of kill -9 and resumes (DESIGN.md
+# property 1: no pair twice, no query over its cap, no pair missing) as one clean run gives.
 # Usage: tests/integration/test_pack.sh BUILD
 set -euo pipefail
 BUILD=${1:-build}
@@ -26,7 +27,9 @@ cp "$T"/img/*.jpg "$T"/img/*.png "$T/" 2>/dev/null
 
 # The dataset as JSON lines, key order, without the file modification times.
 dataset() { "$BIN" shards dump "$1" | sed 's/"fetch_time_ms":[0-9]*//' | sort; }
-ARGS=(--max-pairs 30 --batch 5)
+printf 'picture\ncircle\nsquare\ntriangle\nred\nblue\ngreen\ngradient\ndot\nphoto\n' > "$T/q.txt"
+"$BIN" -q queries build --no-wordnet --add "$T/q.txt" -o "$T/q.tsv" > /dev/null
+ARGS=(--max-pairs 30 --batch 5 --queries "$T/q.tsv" --cap 25)
 
 "$BIN" -q shards pack --from "$T/list.tsv" --out "$T/clean" "${ARGS[@]}" --threads 1 > "$T/out"
 grep -q "3 duplicate image" "$T/out" || fail "clean run: $(cat "$T/out")"
@@ -35,6 +38,10 @@ grep -q "image too_small" "$T/out" || fail "clean run: $(cat "$T/out")"
 dataset "$T/clean" > "$T/clean.jsonl"
 n=$(wc -l < "$T/clean.jsonl")
 [ "$n" -gt 100 ] || fail "only $n pairs packed"
+grep -q "matched only full queries" "$T/out" || fail "no query reached the cap: $(cat "$T/out")"
+# No query over its cap.
+over=$(sed -n 's/.*"query_id":\([0-9]*\).*/\1/p' "$T/clean.jsonl" | sort | uniq -c | awk '$1 > 25' | wc -l)
+[ "$over" -eq 0 ] || fail "$over queries over the cap"
 checks=$((checks + 1))
 
 # Threads change nothing.
