@@ -540,14 +540,17 @@ static int cmd_histogram(int argc, char **argv)
         if (!sorted) {
             rc = cli_fail(cmd, cc_fail(CC_E_NOMEM, "out of memory"));
         } else {
-            uint64_t with = 0, at_cap = 0, over = 0;
+            uint64_t with = 0, at_cap = 0, over = 0, m = 0;
             for (uint64_t i = 0; i < n; i++) {
                 uint64_t v = i < h.n_ids ? h.counts[i] : 0;
-                sorted[i] = v;
+                /* without the list, the population is the queries seen */
+                if (v || ql)
+                    sorted[m++] = v;
                 with += v > 0;
                 at_cap += v == cap;
                 over += v > cap;
             }
+            n = m;
             qsort(sorted, n, sizeof *sorted, cmp_u64);
             printf("pairs:              %" PRIu64 " (%" PRIu64 " without a query)\n", h.pairs,
                    h.no_query);

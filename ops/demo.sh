@@ -2,8 +2,11 @@
 # make demo: the parts of clipcrawl that exist today, end to end, on generated images.
 # (The crawler is not written yet; when it is, the demo crawls the embedded fixture web.)
 #   1. generate 300 synthetic photos + captions (build/tools/mkimages)
-#   2. pack them through the filters (caption rules, decode, checks, resize 256, re-encode,
-#      hashes, dedupe) into sealed, checksummed shards   clipcrawl shards pack
+#   2. build CLIP's query list from WordNet                clipcrawl queries build
+#      and pack the images through the filters (caption rules, decode, checks, resize 256,
+#      re-encode, hashes, dedupe) and the query cap into sealed, checksummed shards
+#                                                         clipcrawl shards pack --queries
+#      then the pairs-per-query histogram                 clipcrawl queries histogram
 #   3. list, summarize and verify the dataset         clipcrawl shards ls|stat|verify
 #   4. read it back: JSON lines, and from Python       clipcrawl shards dump, ops/python
 #   5. export webdataset tars for open_clip           clipcrawl shards export
@@ -21,8 +24,13 @@ step "1. generating 300 images with captions in $OUT/images"
 "$BUILD/tools/mkimages" --out "$OUT/images" --count 300 --seed 2026
 head -n 3 "$OUT/images/list.tsv"
 
-step "2. clipcrawl shards pack --from $OUT/images/list.tsv --out $OUT/dataset --max-pairs 100"
-"$CC_BIN" shards pack --from "$OUT/images/list.tsv" --out "$OUT/dataset" --max-pairs 100
+step "2. clipcrawl queries build (WordNet), shards pack --queries --cap 20, queries histogram"
+"$CC_BIN" queries build -o "$OUT/queries.tsv"
+"$CC_BIN" queries match "$OUT/queries.tsv" "$(sed -n 2p "$OUT/images/list.tsv" | cut -f2)"
+"$CC_BIN" shards pack --from "$OUT/images/list.tsv" --out "$OUT/dataset" --max-pairs 100 \
+  --queries "$OUT/queries.tsv" --cap 20
+"$CC_BIN" queries histogram "$OUT/dataset" --queries "$OUT/queries.tsv" --cap 20 \
+  --png "$OUT/pairs-per-query.png"
 
 step "3. clipcrawl shards ls / stat / verify"
 "$CC_BIN" shards ls "$OUT/dataset"
