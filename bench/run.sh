@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|all] [options]
-# The optional second argument picks the benchmark (default all: shards, then image); options go
-# to the one picked (with all, to bench_shards as before, e.g. --reps 9).
+# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|all] [options]
+# The optional second argument picks the benchmark (default all: shards, image, then match);
+# options go to the one picked (with all, to bench_shards as before, e.g. --reps 9).
 #   shards  builds the input images once into BUILD/bench/images with mkimages (2000 JPEGs,
 #           256-512 px, fixed seed), then runs bench_shards on them: 10000 records (each image
 #           used five times with its own uid and URLs, so that the write fills exactly one
@@ -9,12 +9,15 @@
 #           afterwards), figures in BUILD/bench/shards.json.
 #   image   bench/image.sh BUILD [--reps R]: the image path on real photos against OpenCV doing
 #           img2dataset's steps, figures in BUILD/bench/image.json (see bench/image.sh).
+#   match   bench/match.sh BUILD [--reps R]: the query matcher on 500,000 queries (WordNet and
+#           generated) and 200,000 generated captions against grep -F -w, figures in
+#           BUILD/bench/match.json (see bench/match.sh).
 set -euo pipefail
-BUILD=${1:?usage: bench/run.sh BUILD [shards|image|all] [options]}
+BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|all] [options]}
 shift
 WHICH=all
 case ${1:-} in
-shards | image | all)
+shards | image | match | all)
   WHICH=$1
   shift
   ;;
@@ -52,8 +55,10 @@ run_shards() {
 case $WHICH in
 shards) run_shards "$@" ;;
 image) bash "$HERE/image.sh" "$BUILD" "$@" ;;
+match) bash "$HERE/match.sh" "$BUILD" "$@" ;;
 all)
   run_shards "$@"
   bash "$HERE/image.sh" "$BUILD"
+  bash "$HERE/match.sh" "$BUILD"
   ;;
 esac
