@@ -17,7 +17,7 @@ PKGS=(
 )
 # Only for `make bench` (the OpenCV peer and the photo corpus): ops/deps.sh --bench.
 if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(python3-opencv python3-numpy python3-pil plasma-workspace-wallpapers)
+  PKGS+=(python3-opencv python3-numpy python3-pil plasma-workspace-wallpapers time)
 fi
 
 missing=()

@@ -27,8 +27,10 @@
 cc_status qn_normalize(const char *s, size_t n, cc_buf *out, size_t *words);
 
 /* Calls fn(ctx, word, len) for each normalized word of the n bytes at s, in order, without
- * allocating: word points into scratch (QN_WORD_MAX bytes), folded. Words longer than
- * QN_WORD_MAX - 1 bytes are cut there (on a character boundary). Returns the number of words. */
+ * allocating: word points into scratch (QN_WORD_MAX bytes), folded. A word longer than
+ * QN_WORD_MAX - 1 bytes keeps only the characters that still fit when they come (a long
+ * character near the end is dropped, a later shorter one may still fit; query_lists/match.c
+ * does the same). Returns the number of words. */
 #define QN_WORD_MAX 256
 typedef void (*qn_word_fn)(void *ctx, const char *word, size_t len);
 size_t qn_words(const char *s, size_t n, char scratch[QN_WORD_MAX], qn_word_fn fn, void *ctx);

@@ -1,8 +1,11 @@
 /* tests/unit/test_match.c — the query matcher: exact cases on a hand-made list (words, bigrams,
- * a title, overlapping queries, case, punctuation, Unicode folding, prefixes, repeats, the cap,
- * the 4096-byte limit, cut words, captions matching more queries than the matcher gathers at
- * once), then random captions against a slow reference (qn_normalize, then strstr of " query "
- * in " caption " for every query), also from several threads at once.
+ * a title, a 16-word query, overlapping queries, case, punctuation, Unicode folding, prefixes,
+ * repeats, the cap, the 4096-byte limit, cut words, captions matching more queries than the
+ * matcher gathers at once), then random captions against a slow reference (qn_normalize, then
+ * strstr of " query " in " caption " for every query): mixed UTF-8 captions (the plain
+ * tokenizer), also from several threads at once, and ASCII captions of every length up to past
+ * the limit (the 16-bytes-at-a-time tokenizer). Built with -U__SSE2__, the same tests cover the
+ * plain tokenizer and sort alone.
  *
  * Captions are matched from exact-size heap copies, so that AddressSanitizer (make check)
  * catches any read past the n bytes given.
