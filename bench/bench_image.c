@@ -54,7 +54,6 @@
 #include "filters/phash.h"
 
 #define PATH_CAP 4096
-#define MAX_REPS 100
 #define MAX_FILE (64u << 20) /* largest image or list file read */
 #define PHASH_MIN_SIDE 512 /* originals decode to at least this on both sides */
 #define N_FMT 4 /* enum img_format values */
@@ -123,24 +122,10 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_int(const void *a, const void *b)
 {
     int x = *(const int *)a, y = *(const int *)b;
     return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, size_t n)
-{
-    double s[MAX_REPS];
-    memcpy(s, v, n * sizeof *v);
-    qsort(s, n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static int fail(const char *what)

@@ -32,7 +32,6 @@
 #include "query_lists/match.h"
 #include "query_lists/querylist.h"
 
-#define MAX_REPS 100
 #define MAX_QUERIES 100000000u
 #define MAX_CAPTIONS_BYTES ((size_t)4 << 30)
 #define IDS_CAP 1024
@@ -61,20 +60,6 @@ static double clock_s(clockid_t id)
     struct timespec ts;
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, size_t n)
-{
-    double s[MAX_REPS];
-    memcpy(s, v, n * sizeof *v);
-    qsort(s, n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static int fail(const char *what)

@@ -1,6 +1,7 @@
-/* bench/bench_opts.h — the numeric "--name N" options the benchmark programs share the parsing
- * of: a table of names with their ranges, looked up and range-checked in one place. Static
- * functions, included by each benchmark program (each is one .c file). */
+/* bench/bench_opts.h — what the benchmark programs share: the numeric "--name N" options (a table
+ * of names with their ranges, looked up and range-checked in one place), the repetition bound
+ * and the median of repetitions. Static functions, included by each benchmark program (each is
+ * one .c file). */
 #ifndef CC_BENCH_OPTS_H
 #define CC_BENCH_OPTS_H
 
@@ -37,6 +38,24 @@ static int bench_set_num(const char *tool, const bench_num *nums, size_t n, cons
     }
     *nums[j].out = x;
     return 0;
+}
+
+/* Most repetitions any benchmark takes (--reps). */
+#define MAX_REPS 100
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n), 1 <= n <= MAX_REPS (v is not reordered). */
+static double median(const double *v, size_t n)
+{
+    double s[MAX_REPS];
+    memcpy(s, v, n * sizeof *v);
+    qsort(s, n, sizeof *s, bench_cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 #endif

@@ -51,7 +51,6 @@
 #include "shards/shard.h"
 
 #define PATH_CAP 4096
-#define MAX_REPS 100
 #define CHUNK (1u << 20) /* tar read size */
 #define MAX_MEMBER (80u << 20) /* largest tar member the reader accepts */
 #define DICT_TRAIN 1024u /* the writer's default dict_samples */
@@ -69,20 +68,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, size_t n)
-{
-    double s[MAX_REPS];
-    memcpy(s, v, n * sizeof *v);
-    qsort(s, n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static uint64_t splitmix64(uint64_t *s)
