@@ -55,12 +55,12 @@ $(BIN): $(CLI_OBJ) $(LIBA)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBA) -lcmocka $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(LIBA) -lcmocka $(LDLIBS)
 
 define TOOL_RULE
 $(BUILD)/tools/$(basename $(notdir $(1))): $(1) $(LIBA)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -o $$@ $$< $(LIBA) $$(LDLIBS)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -MF $$@.d -o $$@ $$< $(LIBA) $$(LDLIBS)
 endef
 $(foreach s,$(TOOL_SRC),$(eval $(call TOOL_RULE,$(s))))
 
@@ -119,4 +119,5 @@ install: $(BIN)
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+# Header dependencies of every object, test and tool (written by -MMD as they are built).
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNITS:=.d) $(TOOLS:=.d)
