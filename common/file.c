@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,4 +238,30 @@ cc_status cc_file_out_commit(cc_file_out *fo)
 fail:
     cc_file_out_abort(fo);
     return st;
+}
+
+cc_status cc_file_check_header(const char *path, const uint8_t *data, size_t len, const char *magic,
+                               const char *what, unsigned version, size_t min_hs, size_t *hs)
+{
+    CC_CHECK(len >= 8 && memcmp(data, magic, 4) == 0, CC_E_FORMAT,
+             "%s: not a clipcrawl %s file (no '%s' magic)", path, what, magic);
+    unsigned v = cc_load_u16(data + 4);
+    CC_CHECK(v == version, CC_E_VERSION, "%s: %s file version %u; this build reads version %u (%s)",
+             path, what, v, version,
+             v > version ? "written by a newer clipcrawl: upgrade" : "damaged file");
+    *hs = cc_load_u16(data + 6);
+    CC_CHECK(*hs >= min_hs && *hs <= len, CC_E_FORMAT,
+             "%s: header size %zu (version %u needs %zu, file has %zu bytes)", path, *hs, version,
+             min_hs, len);
+    return CC_OK;
+}
+
+cc_status cc_file_check_sum(const char *path, const uint8_t *data, size_t len)
+{
+    uint64_t want = cc_load_u64(data + len - 8), got = cc_hash64(data, len - 8);
+    CC_CHECK(want == got, CC_E_CHECKSUM,
+             "%s: checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+             "): the file is damaged or was changed",
+             path, want, got);
+    return CC_OK;
 }

@@ -55,4 +55,15 @@ cc_status cc_file_out_commit(cc_file_out *fo);
 /* Removes the temporary file (after a failure of the caller's own). */
 void cc_file_out_abort(cc_file_out *fo);
 
+/* Reading such a file back. Our saved structures start with magic[4], u16 version, u16 header
+ * size. cc_file_check_header checks them in data[0..len) (len: the bytes the file has; only the
+ * first 8 are read): CC_E_FORMAT "not a clipcrawl <what> file" for another magic or len < 8,
+ * CC_E_VERSION saying which version this build reads (and "upgrade" when the file is newer),
+ * CC_E_FORMAT for a header size below min_hs or beyond len; *hs receives it. */
+cc_status cc_file_check_header(const char *path, const uint8_t *data, size_t len, const char *magic,
+                               const char *what, unsigned version, size_t min_hs, size_t *hs);
+/* CC_E_CHECKSUM unless the last 8 bytes of data[0..len) (len >= 8) are the XXH3-64 of the
+ * others, as cc_file_out_commit writes them. */
+cc_status cc_file_check_sum(const char *path, const uint8_t *data, size_t len);
+
 #endif

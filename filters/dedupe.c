@@ -315,36 +315,6 @@ int key_set_contains(const key_set *s, const void *key, size_t len)
 
 /* ---- Files --------------------------------------------------------------------------------- */
 
-/* Magic, version and header size of a file in data[0..len): CC_OK with *hs set, or the status
- * with a message that says what to do. min_hs is this version's header size. */
-static cc_status check_header(const char *path, const uint8_t *data, size_t len, const char *magic,
-                              const char *what, size_t min_hs, size_t *hs)
-{
-    CC_CHECK(len >= 8 && memcmp(data, magic, 4) == 0, CC_E_FORMAT,
-             "%s: not a clipcrawl %s file (no '%s' magic)", path, what, magic);
-    unsigned version = cc_load_u16(data + 4);
-    CC_CHECK(version == DEDUPE_VERSION, CC_E_VERSION,
-             "%s: %s file version %u; this build reads version %d (%s)", path, what, version,
-             DEDUPE_VERSION,
-             version > DEDUPE_VERSION ? "written by a newer clipcrawl: upgrade" : "damaged file");
-    *hs = cc_load_u16(data + 6);
-    CC_CHECK(*hs >= min_hs && *hs <= len, CC_E_FORMAT,
-             "%s: header size %zu (version %d needs %zu, file has %zu bytes)", path, *hs,
-             DEDUPE_VERSION, min_hs, len);
-    return CC_OK;
-}
-
-static cc_status check_sum(const char *path, const uint8_t *data, size_t len)
-{
-    /* Callers checked len >= header + 8. */
-    uint64_t want = cc_load_u64(data + len - 8), got = cc_hash64(data, len - 8);
-    CC_CHECK(want == got, CC_E_CHECKSUM,
-             "%s: checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
-             "): the file is damaged or was changed",
-             path, want, got);
-    return CC_OK;
-}
-
 /* base + extra, or SIZE_MAX when that overflows (a read bound, so saturating is right). */
 static size_t bound_add(uint64_t base, uint64_t extra)
 {
@@ -389,7 +359,9 @@ cc_status bloom_load(const char *path, uint64_t max_bytes, bloom_filter **out)
     if (st != CC_OK)
         goto fail;
     size_t hs;
-    CC_TRY_GOTO(st, check_header(path, f.data, f.len, BLOOM_MAGIC, "Bloom filter", BLOOM_HDR, &hs),
+    CC_TRY_GOTO(st,
+                cc_file_check_header(path, f.data, f.len, BLOOM_MAGIC, "Bloom filter",
+                                     DEDUPE_VERSION, BLOOM_HDR, &hs),
                 fail);
     uint32_t k = cc_load_u32(f.data + 8);
     uint64_t m = cc_load_u64(f.data + 12), count = cc_load_u64(f.data + 20);
@@ -407,7 +379,7 @@ cc_status bloom_load(const char *path, uint64_t max_bytes, bloom_filter **out)
     }
     /* Layout first (a short file is truncation, not damage), then the checksum, then the values
      * it covers, so that a flipped bit reads as damage rather than as a bad parameter. */
-    CC_TRY_GOTO(st, check_sum(path, f.data, f.len), fail);
+    CC_TRY_GOTO(st, cc_file_check_sum(path, f.data, f.len), fail);
     if (k < 1 || k > BLOOM_MAX_K || count > m) {
         st = cc_fail(CC_E_FORMAT, "%s: k = %" PRIu32 " or count = %" PRIu64 " out of range", path,
                      k, count);
@@ -482,7 +454,9 @@ cc_status key_set_load(const char *path, uint64_t max_keys, key_set **out)
     if (st != CC_OK)
         goto fail;
     size_t hs;
-    CC_TRY_GOTO(st, check_header(path, f.data, f.len, KEYSET_MAGIC, "key set", KEYSET_HDR, &hs),
+    CC_TRY_GOTO(st,
+                cc_file_check_header(path, f.data, f.len, KEYSET_MAGIC, "key set", DEDUPE_VERSION,
+                                     KEYSET_HDR, &hs),
                 fail);
     uint64_t count = cc_load_u64(f.data + 12);
     if (f.len - hs < 8 || (f.len - hs - 8) % 16 || (f.len - hs - 8) / 16 != count) {
@@ -497,7 +471,7 @@ cc_status key_set_load(const char *path, uint64_t max_keys, key_set **out)
                      count, max_keys);
         goto fail;
     }
-    CC_TRY_GOTO(st, check_sum(path, f.data, f.len), fail);
+    CC_TRY_GOTO(st, cc_file_check_sum(path, f.data, f.len), fail);
     CC_TRY_GOTO(st, key_set_new(max_keys, &s), fail);
     /* Size the table once: the smallest power of two that keeps the load at most one half. */
     uint64_t cap = KEYSET_MIN_CAP;

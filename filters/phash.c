@@ -495,23 +495,16 @@ cc_status neardup_load(const char *path, uint64_t max_entries, neardup_index **o
         goto done;
     }
     CC_TRY_GOTO(st, read_exact(fd, hd, sizeof hd, path), done);
-    if (memcmp(hd, ND_MAGIC, 4) != 0) {
-        st = cc_fail(CC_E_FORMAT, "%s: not a near-duplicate index (bad magic)", path);
-        goto done;
-    }
-    unsigned version = cc_load_u16(hd + 4), hsize = cc_load_u16(hd + 6);
+    /* a later minor layout may append header fields; they are hashed and skipped */
+    size_t hsize;
+    CC_TRY_GOTO(st,
+                cc_file_check_header(path, hd, (size_t)sb.st_size, ND_MAGIC, "near-duplicate index",
+                                     ND_VERSION, ND_HEADER, &hsize),
+                done);
     uint32_t k = cc_load_u32(hd + 8);
     uint64_t count = cc_load_u64(hd + 12);
-    if (version != ND_VERSION) {
-        st = cc_fail(CC_E_VERSION,
-                     "%s: near-duplicate index version %u; this build reads version %u (rebuild "
-                     "the index with this build)",
-                     path, version, ND_VERSION);
-        goto done;
-    }
-    /* a later minor layout may append header fields; they are hashed and skipped */
-    if (hsize < ND_HEADER || k > 16) {
-        st = cc_fail(CC_E_FORMAT, "%s: bad header (size %u, k %u)", path, hsize, k);
+    if (k > 16) {
+        st = cc_fail(CC_E_FORMAT, "%s: bad header (k %u)", path, k);
         goto done;
     }
     uint64_t size = (uint64_t)sb.st_size;
@@ -538,7 +531,7 @@ cc_status neardup_load(const char *path, uint64_t max_entries, neardup_index **o
         goto done;
     }
     XXH3_64bits_update(xs, hd, sizeof hd);
-    for (unsigned skip = hsize - ND_HEADER; skip > 0;) {
+    for (unsigned skip = (unsigned)(hsize - ND_HEADER); skip > 0;) {
         unsigned n = skip < 4096 ? skip : 4096;
         CC_TRY_GOTO(st, read_exact(fd, chunk, n, path), done);
         XXH3_64bits_update(xs, chunk, n);
