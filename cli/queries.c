@@ -277,8 +277,6 @@ static int cmd_stats(int argc, char **argv)
     }
     uint64_t n = query_list_count(ql), by_src[QSRC_COUNT] = {0}, only[QSRC_COUNT] = {0};
     uint64_t by_len[QN_MAX_WORDS + 1] = {0}, multi = 0, counted = 0;
-    cc_buf tmp;
-    cc_buf_init(&tmp, 1 << 16);
     for (uint64_t i = 0; i < n; i++) {
         const query *q = query_list_get(ql, i);
         size_t words = 1;
@@ -291,13 +289,11 @@ static int cmd_stats(int argc, char **argv)
                 by_src[s]++;
                 nsrc++;
             }
-        for (int s = 0; s < QSRC_COUNT; s++)
-            if (q->sources == (1u << s))
-                only[s]++;
+        if (nsrc == 1)
+            only[__builtin_ctz(q->sources)]++;
         multi += nsrc > 1;
         counted += q->count > 0;
     }
-    cc_buf_free(&tmp);
     printf("queries:            %" PRIu64 "\n", n);
     printf("%-20s %10s %10s\n", "source", "queries", "only");
     for (int s = 0; s < QSRC_COUNT; s++)

@@ -1,26 +1,7 @@
 #!/usr/bin/env bash
 # The clipcrawl binary on real files: every subcommand's --help, clear errors and exit statuses
 # for bad input, pack's skip counts and resume, verify on damaged and truncated shards.
-set -euo pipefail
-BUILD=${1:-build}
-BIN=$(realpath "$BUILD/clipcrawl")
-MK=$(realpath "$BUILD/tools/mkimages")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# expect STATUS STDERR-SUBSTRING -- command...
-expect() {
-  local want=$1 needle=$2; shift 3
-  set +e; "$@" >"$T/out" 2>"$T/err"; local got=$?; set -e
-  [ "$got" -eq "$want" ] || { cat "$T/err" >&2; fail "$* exited $got, expected $want"; }
-  if [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
-    cat "$T/err" >&2; fail "$*: stderr lacks '$needle'"
-  fi
-  ok
-}
+. "$(dirname "$0")/lib.sh"
 
 # --help everywhere, usage errors are status 2.
 for c in "" "shards"; do expect 0 "" -- $BIN $c --help; done

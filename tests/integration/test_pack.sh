@@ -3,14 +3,7 @@
 # whatever --threads is, and the same dataset after any number of kill -9 and resumes (DESIGN.md
 # property 1: no pair twice, no query over its cap, no pair missing) as one clean run gives.
 # Usage: tests/integration/test_pack.sh BUILD
-set -euo pipefail
-BUILD=${1:-build}
-BIN=$(realpath "$BUILD/clipcrawl")
-MK=$(realpath "$BUILD/tools/mkimages")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-checks=0
+. "$(dirname "$0")/lib.sh"
 
 # 240 images of 120-700 px (some too small for the default 200 px), plus copies of some under
 # other names and captions (exact duplicates) and short captions (caption rejections).
@@ -42,12 +35,12 @@ grep -q "matched only full queries" "$T/out" || fail "no query reached the cap: 
 # No query over its cap.
 over=$(sed -n 's/.*"query_id":\([0-9]*\).*/\1/p' "$T/clean.jsonl" | sort | uniq -c | awk '$1 > 25' | wc -l)
 [ "$over" -eq 0 ] || fail "$over queries over the cap"
-checks=$((checks + 1))
+ok
 
 # Threads change nothing.
 "$BIN" -q shards pack --from "$T/list.tsv" --out "$T/t3" "${ARGS[@]}" --threads 3 > /dev/null
 dataset "$T/t3" | cmp -s - "$T/clean.jsonl" || fail "--threads 3 gives another dataset"
-checks=$((checks + 1))
+ok
 
 # kill -9 at random moments, resume with the same command until it finishes.
 kills=0
@@ -66,6 +59,6 @@ dataset "$T/crash" | cmp -s - "$T/clean.jsonl" || {
   fail "after $kills kills the dataset differs from the clean run"
 }
 "$BIN" shards verify "$T/crash" > /dev/null || fail "verify after kills"
-checks=$((checks + 1))
+ok
 
 echo "test_pack: $checks checks passed ($n pairs, $kills kills)"

@@ -2,26 +2,7 @@
 # clipcrawl queries on real inputs: the list built from Debian's WordNet files, the fixture
 # MediaWiki export, stats, match, and pack --queries --cap with the histogram of the result.
 # Usage: tests/integration/test_queries.sh BUILD
-set -euo pipefail
-BUILD=${1:-build}
-BIN=$(realpath "$BUILD/clipcrawl")
-MK=$(realpath "$BUILD/tools/mkimages")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# expect STATUS STDERR-SUBSTRING -- command...
-expect() {
-  local want=$1 needle=$2; shift 3
-  set +e; "$@" >"$T/out" 2>"$T/err"; local got=$?; set -e
-  [ "$got" -eq "$want" ] || { cat "$T/err" >&2; fail "$* exited $got, expected $want"; }
-  if [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
-    cat "$T/err" >&2; fail "$*: stderr lacks '$needle'"
-  fi
-  ok
-}
+. "$(dirname "$0")/lib.sh"
 
 for c in build stats match histogram; do
   expect 0 "" -- "$BIN" queries $c --help
