@@ -202,13 +202,15 @@ void cc_file_out_abort(cc_file_out *fo)
     fo->xs = NULL;
 }
 
-cc_status cc_file_out_commit(cc_file_out *fo)
+static cc_status fo_commit(cc_file_out *fo, int trailer)
 {
     cc_status st;
     CC_TRY_GOTO(st, fo_flush(fo), fail);
-    uint8_t sum[8];
-    cc_store_u64(sum, XXH3_64bits_digest((XXH3_state_t *)fo->xs));
-    CC_TRY_GOTO(st, cc_write_all(fo->fd, sum, sizeof sum), fail);
+    if (trailer) {
+        uint8_t sum[8];
+        cc_store_u64(sum, XXH3_64bits_digest((XXH3_state_t *)fo->xs));
+        CC_TRY_GOTO(st, cc_write_all(fo->fd, sum, sizeof sum), fail);
+    }
     if (fsync(fo->fd) != 0) {
         st = cc_fail(CC_E_IO, "%s: fsync: %s", fo->tmp, strerror(errno));
         goto fail;
@@ -238,6 +240,16 @@ cc_status cc_file_out_commit(cc_file_out *fo)
 fail:
     cc_file_out_abort(fo);
     return st;
+}
+
+cc_status cc_file_out_commit(cc_file_out *fo)
+{
+    return fo_commit(fo, 1);
+}
+
+cc_status cc_file_out_commit_plain(cc_file_out *fo)
+{
+    return fo_commit(fo, 0);
 }
 
 cc_status cc_file_check_header(const char *path, const uint8_t *data, size_t len, const char *magic,

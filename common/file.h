@@ -52,6 +52,8 @@ cc_status cc_file_out_put(cc_file_out *fo, const void *p, size_t n);
 /* Appends the checksum and makes the file durable under its name; on failure the temporary file
  * is removed. Either way the writer is finished. */
 cc_status cc_file_out_commit(cc_file_out *fo);
+/* The same without the checksum trailer, for text files (queries.tsv). */
+cc_status cc_file_out_commit_plain(cc_file_out *fo);
 /* Removes the temporary file (after a failure of the caller's own). */
 void cc_file_out_abort(cc_file_out *fo);
 

@@ -446,69 +446,28 @@ static size_t format_line(const query_list *ql, uint64_t id, char *line, size_t 
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-static cc_status dir_of(const char *path, char *dir, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    int n = !slash         ? snprintf(dir, cap, ".")
-            : slash > path ? snprintf(dir, cap, "%.*s", (int)(slash - path), path)
-                           : snprintf(dir, cap, "/");
-    CC_CHECK(n >= 0 && (size_t)n < cap, CC_E_LIMIT, "path too long: %s", path);
-    return CC_OK;
-}
-
 cc_status query_list_save(const query_list *ql, const char *path)
 {
     CC_CHECK(ql->finished, CC_E_INVAL, "%s: finish the query list before saving it (ids are ranks)",
              path);
-    char tmp[4096], dir[4096];
-    int tn = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    CC_CHECK(tn >= 0 && (size_t)tn < sizeof tmp, CC_E_LIMIT, "path too long: %s", path);
-    CC_TRY(dir_of(path, dir, sizeof dir));
     char *line = malloc(QL_LINE_MAX);
-    cc_buf out;
-    cc_buf_init(&out, ((size_t)1 << 20) + QL_LINE_MAX);
     CC_CHECK(line, CC_E_NOMEM, "out of memory");
-    cc_status st = CC_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        st = cc_fail(CC_E_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
+    cc_file_out fo;
+    cc_status st = cc_file_out_open(&fo, path);
+    if (st != CC_OK) {
+        free(line);
+        return st;
     }
-    CC_TRY_GOTO(st, cc_buf_append(&out, QL_MAGIC "\n", sizeof QL_MAGIC), fail);
+    CC_TRY_GOTO(st, cc_file_out_put(&fo, QL_MAGIC "\n", sizeof QL_MAGIC), fail);
     for (uint64_t id = 0; id < ql->n; id++) {
         size_t n = format_line(ql, id, line, QL_LINE_MAX);
-        if (out.len + n > ((size_t)1 << 20)) {
-            CC_TRY_GOTO(st, cc_write_all(fd, out.data, out.len), fail_write);
-            cc_buf_reset(&out);
-        }
-        CC_TRY_GOTO(st, cc_buf_append(&out, line, n), fail);
+        CC_TRY_GOTO(st, cc_file_out_put(&fo, line, n), fail);
     }
-    CC_TRY_GOTO(st, cc_write_all(fd, out.data, out.len), fail_write);
-    if (fsync(fd) != 0) {
-        st = cc_fail(CC_E_IO, "%s: fsync: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0) {
-        st = cc_fail(CC_E_IO, "%s: close: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        st = cc_fail(CC_E_IO, "%s: rename to %s: %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    st = cc_fsync_path(dir); /* makes the rename durable */
-    goto done;
-fail_write:
-    cc_wrap(st, "%s", tmp);
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-done:
     free(line);
-    cc_buf_free(&out);
+    return cc_file_out_commit_plain(&fo);
+fail:
+    cc_file_out_abort(&fo);
+    free(line);
     return st;
 }
 
