@@ -13,18 +13,21 @@ CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread
 # -lcld2 is C++ (filters/lang_cld2.cc is our C shim over it), hence -lstdc++.
-LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
+LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
 
 LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c) \
-            $(wildcard query_lists/*.c)
+            $(wildcard query_lists/*.c) $(wildcard crawler/*.c)
 LIB_CXX  := $(wildcard filters/*.cc)
 CLI_SRC  := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 # Helper programs the tests, demo and benchmarks run (each a single .c with a main).
 TOOL_SRC := $(wildcard tests/fixtures/*.c) $(wildcard tests/fault/*.c) $(wildcard bench/*.c)
+# Code shared by those helpers (the fixture web's renderer and site writer), linked into each.
+FIX_SRC  := $(wildcard tests/fixtures/web/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_CXX:%.cc=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+FIX_OBJ  := $(FIX_SRC:%.c=$(BUILD)/obj/%.o)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS    := $(foreach s,$(TOOL_SRC),$(BUILD)/tools/$(basename $(notdir $(s))))
 LIBA     := $(BUILD)/libclipcrawl.a
@@ -58,9 +61,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBA)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(LIBA) -lcmocka $(LDLIBS)
 
 define TOOL_RULE
-$(BUILD)/tools/$(basename $(notdir $(1))): $(1) $(LIBA)
+$(BUILD)/tools/$(basename $(notdir $(1))): $(1) $(FIX_OBJ) $(LIBA)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -MF $$@.d -o $$@ $$< $(LIBA) $$(LDLIBS)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -MF $$@.d -o $$@ $$< $(FIX_OBJ) $(LIBA) $$(LDLIBS)
 endef
 $(foreach s,$(TOOL_SRC),$(eval $(call TOOL_RULE,$(s))))
 
@@ -120,4 +123,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # Header dependencies of every object, test and tool (written by -MMD as they are built).
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNITS:=.d) $(TOOLS:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FIX_OBJ:.o=.d) $(UNITS:=.d) $(TOOLS:=.d)

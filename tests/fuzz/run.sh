@@ -33,7 +33,7 @@ if ! command -v "$CC" >/dev/null; then
     exit 1
 fi
 BASE=(-std=c11 -D_GNU_SOURCE -I. -I/usr/include/libxml2 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread)
-LIBS=(-llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lbz2 -lz -lcld2 -lstdc++ -lm -pthread)
+LIBS=(-llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -lbz2 -lz -lcld2 -lstdc++ -lm -pthread)
 CXX=${FUZZ_CXX:-clang++}
 
 # ---- library objects, rebuilt when the source or any header it includes changed (-MMD) ------
@@ -51,7 +51,7 @@ stale() { # obj src: 0 if obj must be rebuilt
     return 1
 }
 objs=() pids=() failed_build=0
-for src in common/*.c shards/*.c filters/*.c query_lists/*.c filters/*.cc; do
+for src in common/*.c shards/*.c filters/*.c query_lists/*.c crawler/*.c filters/*.cc; do
     [ -f "$src" ] || continue
     obj=$OUT/obj/${src%.*}.o
     objs+=("$obj")
