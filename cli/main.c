@@ -18,6 +18,8 @@ static const char usage[] =
     "  shards     pack, inspect, verify and export shard folders (clipcrawl shards --help)\n"
     "  queries    build the query list (WordNet, Wikipedia), match captions, histograms\n"
     "             (clipcrawl queries --help)\n"
+    "  fetch      fetch URLs politely and safely: robots.txt, per-host queues, SSRF guard\n"
+    "             (clipcrawl fetch --help)\n"
     "\n"
     "options:\n"
     "  -q, --quiet     errors only\n"
@@ -129,6 +131,8 @@ int main(int argc, char **argv)
         return cli_shards(argc - i, argv + i);
     if (!strcmp(cmd, "queries"))
         return cli_queries(argc - i, argv + i);
+    if (!strcmp(cmd, "fetch"))
+        return cli_fetch(argc - i, argv + i);
     fprintf(stderr, "clipcrawl: unknown command '%s' (try clipcrawl --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -19,8 +19,8 @@
  * Retries: 429 and 503 back the host off (Retry-After honoured, seconds or HTTP date, capped at
  * retry_after_cap; without it the host's delay doubles, up to the cap, and decays again on
  * success); other 5xx, timeouts, DNS failures, refused and reset connections are retried after an
- * exponential back-off with jitter (backoff_base · 2^attempt · [0.5, 1.5), capped) while the URL
- * has attempts left (1 + max_retries in all); then the outcome of the last try is final.
+ * exponential back-off with jitter (backoff_base · 2^attempt · [0.5, 1.5), capped) while the
+ * current hop has tries left (1 + max_retries per hop); then the outcome of the last try is final.
  *
  * Limits: connect timeout, total timeout, low-speed abort, body bytes per kind counted after
  * decompression in the write callback (a Content-Length above the limit aborts before the body),
@@ -75,7 +75,7 @@ fetch_outcome_name(fetch_outcome o); /* "ok", "http_4xx", ...; "unknown" if out 
 
 /* What is fetched: decides the body limit and the accepted content types. */
 typedef enum fetch_kind {
-    FETCH_KIND_IMAGE = 0, /* image/*, application/octet-stream, binary/octet-stream or none */
+    FETCH_KIND_IMAGE = 0, /* image types, application/octet-stream, binary/octet-stream, none */
     FETCH_KIND_HTML, /* text/html, application/xhtml+xml, or none */
     FETCH_KIND_ANY, /* any content type (search API JSON, sitemaps); max_html_bytes */
     FETCH_KIND_COUNT

@@ -58,6 +58,10 @@ cc_status ssrf_policy_allow_net(ssrf_policy *p, const char *cidr);
 cc_status ssrf_policy_allow_port(ssrf_policy *p, int port);
 void ssrf_policy_clear_ports(ssrf_policy *p);
 
+/* The number of allowed networks (the fetch engine refuses a host name on a port outside the
+ * allow-list before DNS only when there are none: no address could then make it acceptable). */
+size_t ssrf_policy_net_count(const ssrf_policy *p);
+
 /* The verdict for connecting to sa (struct sockaddr_in or sockaddr_in6, len bytes). */
 ssrf_verdict ssrf_check(const ssrf_policy *p, const struct sockaddr *sa, size_t len);
 
