@@ -13,7 +13,7 @@ CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread
 # -lcld2 is C++ (filters/lang_cld2.cc is our C shim over it), hence -lstdc++.
-LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
+LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -ljansson -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
 
 LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c) \
             $(wildcard query_lists/*.c) $(wildcard crawler/*.c)

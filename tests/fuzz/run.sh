@@ -33,7 +33,7 @@ if ! command -v "$CC" >/dev/null; then
     exit 1
 fi
 BASE=(-std=c11 -D_GNU_SOURCE -I. -I/usr/include/libxml2 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread)
-LIBS=(-llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -lbz2 -lz -lcld2 -lstdc++ -lm -pthread)
+LIBS=(-llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -ljansson -lbz2 -lz -lcld2 -lstdc++ -lm -pthread)
 CXX=${FUZZ_CXX:-clang++}
 
 # ---- library objects, rebuilt when the source or any header it includes changed (-MMD) ------
