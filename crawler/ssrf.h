@@ -14,7 +14,9 @@
  *   IPv6 ::/128, ::1/128, fc00::/7, fe80::/10, fec0::/10, ff00::/8, 2001:db8::/32, 100::/64,
  *        2001:10::/28, 2001:20::/28
  *   and IPv6 forms that carry an IPv4 address, unwrapped and checked as IPv4: IPv4-mapped
- *   ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::/96 and 64:ff9b:1::/48, 6to4
+ *   ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 (the
+ *   local-use 64:ff9b:1::/48 is refused whole; its last 32 bits are matched against allowed
+ *   networks), 6to4
  *   2002:AABB:CCDD::/16, Teredo 2001::/32 (client address = bitwise NOT of the last 32 bits).
  * Ports: only those on the allow-list (80 and 443 by default).
  * Allowed networks (ssrf_policy_allow_net) override both rules: an address inside one is allowed on
