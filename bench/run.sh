@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|all] [options]
-# The optional second argument picks the benchmark (default all: shards, image, then match);
+# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|fetch|all] [options]
+# The optional second argument picks the benchmark (default all: shards, image, match, then fetch);
 # options go to the one picked (with all, to bench_shards as before, e.g. --reps 9).
 #   shards  builds the input images once into BUILD/bench/images with mkimages (2000 JPEGs,
 #           256-512 px, fixed seed), then runs bench_shards on them: 10000 records (each image
@@ -12,12 +12,15 @@
 #   match   bench/match.sh BUILD [--reps R]: the query matcher on 500,000 queries (WordNet and
 #           generated) and 200,000 generated captions against grep -F -w, figures in
 #           BUILD/bench/match.json (see bench/match.sh).
+#   fetch   bench/fetch.sh BUILD [--reps R]: clipcrawl fetch on 20,000 small files from nginx on
+#           loopback against curl --parallel and aria2c, 64 in flight, figures in
+#           BUILD/bench/fetch.json (see bench/fetch.sh).
 set -euo pipefail
-BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|all] [options]}
+BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|fetch|all] [options]}
 shift
 WHICH=all
 case ${1:-} in
-shards | image | match | all)
+shards | image | match | fetch | all)
   WHICH=$1
   shift
   ;;
@@ -56,9 +59,11 @@ case $WHICH in
 shards) run_shards "$@" ;;
 image) bash "$HERE/image.sh" "$BUILD" "$@" ;;
 match) bash "$HERE/match.sh" "$BUILD" "$@" ;;
+fetch) bash "$HERE/fetch.sh" "$BUILD" "$@" ;;
 all)
   run_shards "$@"
   bash "$HERE/image.sh" "$BUILD"
   bash "$HERE/match.sh" "$BUILD"
+  bash "$HERE/fetch.sh" "$BUILD"
   ;;
 esac

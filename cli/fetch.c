@@ -92,7 +92,7 @@ static cc_status submit_one(fetch_engine *e, run *ru, const char *url, fetch_kin
 }
 
 /* Reads the next URL of the list into buf; 0 at the end. Lines are trimmed; blank lines and '#'
- * comments skipped; a line longer than the buffer is an error. */
+ * comments skipped. */
 static int next_url(run *ru, char *buf, size_t cap, cc_status *st)
 {
     *st = CC_OK;
@@ -100,8 +100,12 @@ static int next_url(run *ru, char *buf, size_t cap, cc_status *st)
         ru->lines++;
         size_t n = strlen(buf);
         if (n == cap - 1 && buf[n - 1] != '\n' && !feof(ru->urls)) {
-            *st = cc_fail(CC_E_LIMIT, "line %" PRIu64 ": longer than %d bytes", ru->lines, URL_MAX);
-            return 0;
+            /* Longer than any URL we fetch: skip the rest of the line and submit the first
+             * cap - 1 bytes as they are, which the engine reports as bad_url (too long). */
+            int ch;
+            while ((ch = fgetc(ru->urls)) != EOF && ch != '\n')
+                ;
+            return 1;
         }
         while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
                      buf[n - 1] == '\t'))
@@ -226,6 +230,8 @@ int cli_fetch(int argc, char **argv)
         rc = cli_fail(cmd, st);
         goto done;
     }
+    /* one line per URL as it completes, also into a pipe */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = optind; i < argc && st == CC_OK; i++)

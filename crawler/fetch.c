@@ -319,7 +319,9 @@ static void ready_remove(fetch_engine *e, host *h)
 /* Puts h into the ready heap, or takes it out, or moves it, according to its state. */
 static cc_status host_update(fetch_engine *e, host *h)
 {
-    int want = h->head && !h->wait && h->inflight < e->o.per_host;
+    /* A host waiting for robots.txt still serves the robots.txt request itself (a redirect hop
+     * of it, queued at the front). */
+    int want = h->head && (!h->wait || h->head->is_robots) && h->inflight < e->o.per_host;
     if (!want) {
         ready_remove(e, h);
         return CC_OK;
@@ -1049,7 +1051,6 @@ static fetch_outcome classify(const xfer *x, CURLcode rc, long status, retry_kin
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
         return FETCH_TLS;
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return FETCH_BAD_URL;
     default:
@@ -1117,10 +1118,14 @@ static cc_status robots_done(fetch_engine *e, item *r, fetch_outcome o, long sta
         a->failures++;
         if (a->failures > e->o.max_retries) {
             a->state = RS_FAILED;
-            a->fail_outcome =
-                (o == FETCH_HTTP_5XX || o == FETCH_HTTP_429) ? FETCH_ROBOTS_UNAVAILABLE : o;
-            snprintf(a->fail_detail, sizeof a->fail_detail, "robots.txt failed %d times: %s%s%ld",
-                     a->failures, fetch_outcome_name(o), status ? " " : "", status);
+            a->fail_outcome = FETCH_ROBOTS_UNAVAILABLE;
+            if (status)
+                snprintf(a->fail_detail, sizeof a->fail_detail,
+                         "robots.txt failed %d times: %s %ld", a->failures, fetch_outcome_name(o),
+                         status);
+            else
+                snprintf(a->fail_detail, sizeof a->fail_detail, "robots.txt failed %d times: %s",
+                         a->failures, fetch_outcome_name(o));
             a->expires = now + e->o.retry_after_cap;
         } else {
             a->state = RS_RETRY;
@@ -1169,7 +1174,7 @@ static int follow(fetch_engine *e, item *it, const xfer *x, cc_status *st)
     it->hop_tries = 0;
     chain_add(it, it->cur);
     e->st.redirects++;
-    *st = item_route(e, it, 0);
+    *st = item_route(e, it, it->is_robots);
     return 1;
 }
 

@@ -10,7 +10,8 @@
  * authority (scheme://host:port) its /robots.txt is fetched through the same queue and cached
  * for robots_ttl seconds: 2xx parsed (first 500 KiB), 4xx allow all, 5xx/network error disallow
  * all and retried with back-off (after max_retries failed tries every URL of that authority ends
- * robots_unavailable until the cache entry expires), up to 5 redirects followed.
+ * robots_unavailable for retry_after_cap seconds), up to 5 redirects followed; an authority
+ * whose robots.txt is refused by the SSRF guard or fails TLS ends every URL the same way.
  *
  * Redirects are never followed inside libcurl: a 3xx with a Location goes back to the frontier as
  * a new hop, checked again (URL, port, robots, politeness; SSRF at connect time); at most
