@@ -1,0 +1,193 @@
+/* crawler/coord.h — the crawl coordinator: work units with leases, per-query quota, dedupe claims.
+ *
+ * The crawl pipeline talks to this one interface and does not know which backend it has:
+ *   "lmdb:PATH"                 state in an LMDB environment at PATH (state.lmdb beside the
+ *                               output), one crawl process at a time (CC_E_BUSY otherwise)
+ *   "redis://HOST:PORT[/DB]"    state in Redis, shared by many workers (the distributed issue)
+ *
+ * Work units. A unit is a named piece of work ("query:12", "warc:/data/cc-00001.warc.gz",
+ * "seeds:3"), added once (coord_units_add is idempotent by key). coord_unit_claim hands out a
+ * unit with a lease; the holder renews it with coord_unit_progress (which also stores a cursor —
+ * a page number, a file offset — so that the next holder resumes there) and ends it with
+ * coord_unit_done or coord_unit_fail. A unit whose lease expires is handed out again (its holder is
+ * presumed dead); a unit delivered max_deliveries times without finishing is dead-lettered with
+ * its last error.
+ *
+ * Quota. Every pair counts for one query (query_lists/quota.h: the rarest matched query with
+ * room). coord_quota_reserve picks it and holds one place of its cap under a reservation;
+ * coord_quota_confirm makes it permanent once the pair is committed to a shard;
+ * coord_quota_release gives it back when anything fails. A query's count is confirmed + live
+ * reservations, so no query passes its cap at any moment. Reservations not confirmed within
+ * reservation_seconds expire (their holder is presumed dead) and count no more.
+ *
+ * Dedupe claims. Keys of 16 bytes in three namespaces: the pair (XXH3-128 of image URL + text,
+ * which is also the record's uid), the image content (XXH3-128 of the fetched bytes), and
+ * perceptual near-duplicates (64-bit pHash within a Hamming distance). A claim is made under a
+ * reservation: tentative until the reservation is confirmed (then permanent), dropped when it is
+ * released — except pair keys released with COORD_KEEP_PAIR_KEY, which stay as "seen" so that a
+ * pair rejected for a lasting reason (a broken image, a duplicate) is not fetched again.
+ *
+ * Crash equivalence. The shard store is the truth. The pipeline confirms a reservation only after
+ * its record is committed, and seals a shard only after every reservation of its records is
+ * confirmed; so after a crash only records of unsealed shards can be committed but unconfirmed.
+ * On start the pipeline calls coord_recover with the uids of the records of its unsealed shards:
+ * reservations of this worker whose uid is among them are confirmed, the others released.
+ * coord_rebuild_* reconstructs quota counts and permanent claims from the sealed and unsealed
+ * shards when the state is lost or suspect (`clipcrawl crawl --rebuild-state`).
+ *
+ * Thread safety: a coord handle may be used from several threads of one process; calls are
+ * serialized inside (LMDB write transactions), each one atomic.
+ */
+#ifndef CC_COORD_H
+#define CC_COORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+
+#define COORD_KEY_MAX 512 /* unit key, including the NUL */
+#define COORD_CURSOR_MAX 256 /* unit cursor, including the NUL */
+#define COORD_ERROR_MAX 256 /* unit error text, including the NUL */
+#define COORD_MAX_CLAIMS 8 /* tentative claims one reservation may hold */
+
+typedef struct coord_opts {
+    uint64_t cap; /* pairs per query: QUOTA_DEFAULT_CAP (20000) */
+    double lease_seconds; /* unit lease: 600 */
+    double reservation_seconds; /* quota reservation lease: 600 */
+    int max_deliveries; /* deliveries before a unit is dead-lettered: 5 */
+    int near_distance; /* pHash Hamming distance counted as a near-duplicate, 0..16: 4 */
+    const char *worker; /* this worker's name (stable across restarts): default "local" */
+} coord_opts;
+
+void coord_opts_default(coord_opts *o);
+
+typedef struct coord coord;
+
+/* Opens (creating when absent) the coordinator state named by spec. The cap and the near distance
+ * are stored with the state: opening existing state with others is CC_E_INVAL with a message
+ * (use the same values, or start a new state). CC_E_INVAL (bad spec), CC_E_BUSY (another crawl
+ * holds it), CC_E_DB, CC_E_IO, CC_E_UNSUPPORTED (a backend this build lacks), CC_E_VERSION. */
+cc_status coord_open(const char *spec, const coord_opts *opts, coord **out);
+/* Flushes and closes. Accepts NULL. */
+void coord_close(coord *c);
+/* Makes everything so far durable (LMDB: the environment is written without a sync per call;
+ * the pipeline syncs when it seals a shard and at exit). */
+cc_status coord_sync(coord *c);
+/* "lmdb" or "redis". */
+const char *coord_backend(const coord *c);
+
+/* ---- work units ---------------------------------------------------------------------------- */
+
+enum coord_unit_state { COORD_UNIT_PENDING, COORD_UNIT_LEASED, COORD_UNIT_DONE, COORD_UNIT_DEAD };
+
+typedef struct coord_unit {
+    uint64_t id; /* assigned in order of first addition, from 1 */
+    char key[COORD_KEY_MAX];
+    char cursor[COORD_CURSOR_MAX]; /* "" until progress was reported */
+    char error[COORD_ERROR_MAX]; /* the last failure, "" if none */
+    int state; /* enum coord_unit_state */
+    uint32_t deliveries; /* times handed out, this one included */
+    double lease_until; /* Unix seconds, for a leased unit */
+} coord_unit;
+
+/* Adds units by key (NUL-terminated, 1..COORD_KEY_MAX-1 bytes); keys already present are left as
+ * they are. *added (may be NULL) gets the number of new units. CC_E_INVAL, CC_E_DB. */
+cc_status coord_units_add(coord *c, const char *const *keys, size_t n, size_t *added);
+
+/* Hands out the first available unit (pending, or leased with an expired lease; in order of
+ * addition) with a fresh lease. CC_E_NOTFOUND when none is available now (all done, dead or
+ * leased: see coord_counts). A unit over max_deliveries is dead-lettered instead of handed out. */
+cc_status coord_unit_claim(coord *c, coord_unit *out);
+
+/* Stores the unit's cursor and renews its lease. CC_E_NOTFOUND (no such unit), CC_E_EXISTS (the
+ * unit is no longer leased to this worker: the lease expired and someone else has it — stop
+ * working on it). */
+cc_status coord_unit_progress(coord *c, uint64_t id, const char *cursor);
+/* Marks the unit done (CC_E_EXISTS as above). */
+cc_status coord_unit_done(coord *c, uint64_t id);
+/* Gives the unit back with an error text: pending again after retry_seconds, or dead when it was
+ * delivered max_deliveries times. */
+cc_status coord_unit_fail(coord *c, uint64_t id, const char *error, double retry_seconds);
+/* Looks a unit up by key. CC_E_NOTFOUND. */
+cc_status coord_unit_get(coord *c, const char *key, coord_unit *out);
+
+/* Dead units back to pending with deliveries reset (`clipcrawl coord requeue`). *n gets the
+ * number requeued. */
+cc_status coord_units_requeue_dead(coord *c, size_t *n);
+
+typedef struct coord_counts {
+    uint64_t units[4]; /* by enum coord_unit_state */
+    uint64_t confirmed; /* pairs confirmed, all queries */
+    uint64_t reservations; /* live reservations */
+    uint64_t claims[3]; /* permanent claims by enum coord_ns */
+    uint64_t queries_full; /* queries whose confirmed count reached the cap */
+} coord_counts;
+cc_status coord_get_counts(coord *c, coord_counts *out);
+
+/* ---- quota --------------------------------------------------------------------------------- */
+
+/* Reserves one place for a pair matching ids[0..n) (query ids): the query quota_pick chooses on
+ * confirmed + live reserved counts. *picked gets the query id, *res the reservation (never 0).
+ * CC_E_LIMIT when every matched query is full (nothing reserved), CC_E_INVAL (n == 0). */
+cc_status coord_quota_reserve(coord *c, const uint32_t *ids, size_t n, uint32_t *picked,
+                              uint64_t *res);
+
+/* Records the uid of the pair a reservation is for (checked by coord_recover). */
+cc_status coord_quota_set_uid(coord *c, uint64_t res, const uint8_t uid[16]);
+
+/* Makes a reservation permanent: the query's confirmed count grows by one and the reservation's
+ * claims become permanent. Idempotent: confirming a confirmed reservation does nothing (CC_OK).
+ * CC_E_NOTFOUND when the reservation expired or was released (the caller must then treat the
+ * pair as not counted — with recovery this only happens after a lease expiry). */
+cc_status coord_quota_confirm(coord *c, uint64_t res);
+
+enum { COORD_KEEP_PAIR_KEY = 1 };
+/* Gives a reservation back and drops its tentative claims (the pair key stays when flags has
+ * COORD_KEEP_PAIR_KEY). Idempotent; an unknown reservation is CC_OK. */
+cc_status coord_quota_release(coord *c, uint64_t res, int flags);
+
+/* Confirmed and live reserved counts of a query (0, 0 for a query never seen). */
+cc_status coord_quota_get(coord *c, uint32_t query, uint64_t *confirmed, uint64_t *reserved);
+
+/* Calls fn for every query with a confirmed count > 0, in id order; fn returning nonzero stops. */
+cc_status coord_quota_foreach(coord *c, int (*fn)(void *ctx, uint32_t query, uint64_t confirmed),
+                              void *ctx);
+
+/* ---- dedupe claims ------------------------------------------------------------------------- */
+
+enum coord_ns { COORD_NS_PAIR, COORD_NS_CONTENT, COORD_NS_NEAR, COORD_NS_COUNT };
+
+/* Claims key in namespace ns (COORD_NS_PAIR or COORD_NS_CONTENT) under reservation res.
+ * CC_OK: claimed (tentatively). CC_E_EXISTS: already claimed, permanently or by another live
+ * reservation (a duplicate). CC_E_NOTFOUND: res is not live. CC_E_LIMIT: res holds
+ * COORD_MAX_CLAIMS claims already. */
+cc_status coord_claim(coord *c, int ns, const uint8_t key[16], uint64_t res);
+
+/* Is the pair key already claimed (permanently or by a live reservation)? A cheap pre-check
+ * before reserving quota; *seen gets 1 or 0. */
+cc_status coord_pair_seen(coord *c, const uint8_t key[16], int *seen);
+
+/* Claims a perceptual hash: CC_E_EXISTS when a claimed hash (permanent or live) lies within
+ * near_distance of phash — *dup_of (may be NULL) gets it —, else CC_OK and phash is claimed under
+ * res (multi-index hashing: near_distance + 1 bands, one of which two hashes within the distance
+ * share exactly). */
+cc_status coord_near_claim(coord *c, uint64_t phash, uint64_t res, uint64_t *dup_of);
+
+/* ---- recovery ------------------------------------------------------------------------------ */
+
+/* After a restart of this worker: its live reservations whose uid is in uids[0..n) (records found
+ * committed in its unsealed shards) are confirmed; all its other reservations are released. The
+ * counts of each (may be NULL). */
+cc_status coord_recover(coord *c, const uint8_t (*uids)[16], size_t n, uint64_t *confirmed,
+                        uint64_t *released);
+
+/* Rebuild from the shards: coord_rebuild_begin drops every count, claim and reservation (units
+ * are kept); coord_rebuild_add records one committed pair (its query, uid, content hash, pHash —
+ * 0 for none); coord_rebuild_end finishes. */
+cc_status coord_rebuild_begin(coord *c);
+cc_status coord_rebuild_add(coord *c, uint32_t query, const uint8_t uid[16],
+                            const uint8_t content[16], uint64_t phash);
+cc_status coord_rebuild_end(coord *c);
+
+#endif
