@@ -26,19 +26,14 @@
 #include "common/utf8.h"
 #include "crawler/extract.h"
 #include "crawler/url.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PAGE_URL "https://fuzz.example.com/a/b/page.html?q=1"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_extract: check failed: %s (%s)\n", #cond, cc_errmsg());          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz_extract", cond)
 
 static const char *const seeds[] = {
     "\x00<!doctype html><html><head><base href='/img/'><meta name=robots content='noindex, "
@@ -77,21 +72,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *dir = getenv("CLIPCRAWL_FUZZ_SEED_DIR");
-    if (dir == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/seed-extract-%02zu", dir, i) >= (int)sizeof path)
-            continue;
-        FILE *f = fopen(path, "wb");
-        if (f == NULL)
-            continue;
-        /* the first seed starts with a NUL byte (default limits): write it with its length */
-        size_t n = i == 0 ? 1 + strlen(seeds[i] + 1) : strlen(seeds[i]);
-        fwrite(seeds[i], 1, n, f);
-        fclose(f);
-    }
+    /* the first seed starts with a NUL byte (default limits): written with its length */
+    size_t lens[sizeof seeds / sizeof seeds[0]] = {1 + strlen(seeds[0] + 1)};
+    fuzz_write_text_seeds("extract", seeds, lens, sizeof seeds / sizeof seeds[0]);
     return 0;
 }
 

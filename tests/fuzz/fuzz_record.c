@@ -20,17 +20,12 @@
 #include "common/buf.h"
 #include "common/hash.h"
 #include "shards/shard.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_record: check failed: %s (%s)\n", #cond, cc_errmsg());           \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz_record", cond)
 
 /* A small fixed dictionary: bytes typical of record metadata (URLs, captions). Raw content
  * dictionaries are valid for zstd. */
@@ -54,18 +49,6 @@ static void codecs_init(void)
     CHECK(shard_codec_set_dict(enc, dict_bytes, sizeof dict_bytes - 1) == CC_OK);
     CHECK(shard_codec_set_dict(redec, dict_bytes, sizeof dict_bytes - 1) == CC_OK);
     cc_buf_init(&enc_out, SHARD_MAX_META + SHARD_MAX_IMAGE + 1024);
-}
-
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return;
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -100,23 +83,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     r.fetch_time_ms = 1700000000000;
     /* short metadata stays raw; a long caption makes plain zstd pay off; the dictionary codec */
     if (shard_codec_encode(enc, &r, 0, &enc_out) == CC_OK)
-        write_seed(dir, "seed-short", enc_out.data, enc_out.len);
+        fuzz_write_seed(dir, "seed-short", enc_out.data, enc_out.len);
     if (shard_codec_encode(enc, &r, 1, &enc_out) == CC_OK)
-        write_seed(dir, "seed-dict", enc_out.data, enc_out.len);
+        fuzz_write_seed(dir, "seed-dict", enc_out.data, enc_out.len);
     char longcap[600];
     for (size_t i = 0; i + 1 < sizeof longcap; i++)
         longcap[i] = "red circle "[i % 11];
     longcap[sizeof longcap - 1] = '\0';
     r.caption = longcap;
     if (shard_codec_encode(enc, &r, 0, &enc_out) == CC_OK)
-        write_seed(dir, "seed-zstd", enc_out.data, enc_out.len);
+        fuzz_write_seed(dir, "seed-zstd", enc_out.data, enc_out.len);
     r.caption = "";
     r.url = r.page_url = r.license = "";
     r.n_query_ids = 0;
     r.image_len = 0;
     r.image = NULL;
     if (shard_codec_encode(enc, &r, 0, &enc_out) == CC_OK)
-        write_seed(dir, "seed-empty", enc_out.data, enc_out.len);
+        fuzz_write_seed(dir, "seed-empty", enc_out.data, enc_out.len);
     return 0;
 }
 

@@ -28,17 +28,12 @@
 
 #include "crawler/ssrf.h"
 #include "crawler/url.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_url: check failed: %s (%s)\n", #cond, cc_errmsg());              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz_url", cond)
 
 static ssrf_policy *policy;
 
@@ -73,19 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (ssrf_policy_new(&policy) != CC_OK || ssrf_policy_allow_net(policy, "10.0.0.0/8") != CC_OK)
         abort();
-    const char *dir = getenv("CLIPCRAWL_FUZZ_SEED_DIR");
-    if (dir == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/seed-url-%02zu", dir, i) >= (int)sizeof path)
-            continue;
-        FILE *f = fopen(path, "wb");
-        if (f == NULL)
-            continue;
-        fwrite(seeds[i], 1, strlen(seeds[i]), f);
-        fclose(f);
-    }
+    fuzz_write_text_seeds("url", seeds, NULL, sizeof seeds / sizeof seeds[0]);
     return 0;
 }
 

@@ -29,17 +29,12 @@
 
 #include "common/buf.h"
 #include "crawler/warc.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_warc: check failed: %s (%s)\n", #cond, cc_errmsg());             \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz_warc", cond)
 
 #define MAX_RESUME 8 /* records per input whose cursors are checked by seeking */
 
@@ -71,18 +66,6 @@ static const char *const seed_records[][2] = {
      "HTTP/1.1 304 Not Modified\r\n\r\n"},
 };
 #define N_SEED_RECORDS (sizeof seed_records / sizeof seed_records[0])
-
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return;
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 static int seed_gzip(cc_buf *out, const void *p, size_t n)
 {
@@ -139,17 +122,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             break;
         char name[64];
         snprintf(name, sizeof name, "seed-record-%02zu.warc", i);
-        write_seed(dir, name, r, (size_t)n);
+        fuzz_write_seed(dir, name, r, (size_t)n);
         ok = cc_buf_append(&plain, r, (size_t)n) == CC_OK &&
              seed_gzip(&gz_each, r, (size_t)n) == 0 && seed_zstd(&zs_each, r, (size_t)n) == 0;
     }
     if (ok && seed_gzip(&gz_one, plain.data, plain.len) == 0 &&
         seed_zstd(&zs_one, plain.data, plain.len) == 0) {
-        write_seed(dir, "seed-all.warc", plain.data, plain.len);
-        write_seed(dir, "seed-all.warc.gz", gz_each.data, gz_each.len);
-        write_seed(dir, "seed-all-one-stream.warc.gz", gz_one.data, gz_one.len);
-        write_seed(dir, "seed-all.warc.zst", zs_each.data, zs_each.len);
-        write_seed(dir, "seed-all-one-frame.warc.zst", zs_one.data, zs_one.len);
+        fuzz_write_seed(dir, "seed-all.warc", plain.data, plain.len);
+        fuzz_write_seed(dir, "seed-all.warc.gz", gz_each.data, gz_each.len);
+        fuzz_write_seed(dir, "seed-all-one-stream.warc.gz", gz_one.data, gz_one.len);
+        fuzz_write_seed(dir, "seed-all.warc.zst", zs_each.data, zs_each.len);
+        fuzz_write_seed(dir, "seed-all-one-frame.warc.zst", zs_one.data, zs_one.len);
     }
     cc_buf_free(&plain);
     cc_buf_free(&gz_each);

@@ -21,17 +21,12 @@
 #include "common/buf.h"
 #include "common/utf8.h"
 #include "query_lists/wiki.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_wikitext: check failed: %s (%s)\n", #cond, cc_errmsg());         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz_wikitext", cond)
 
 static const char *const seeds[] = {
     "The '''red fox''' (''Vulpes vulpes'') is a [[fox|small canid]].{{sfn|Smith|2000|p=3}}\n",
@@ -55,19 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *dir = getenv("CLIPCRAWL_FUZZ_SEED_DIR");
-    if (dir == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/seed-wikitext-%02zu", dir, i) >= (int)sizeof path)
-            continue;
-        FILE *f = fopen(path, "wb");
-        if (f == NULL)
-            continue;
-        fwrite(seeds[i], 1, strlen(seeds[i]), f);
-        fclose(f);
-    }
+    fuzz_write_text_seeds("wikitext", seeds, NULL, sizeof seeds / sizeof seeds[0]);
     return 0;
 }
 

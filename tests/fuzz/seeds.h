@@ -17,17 +17,7 @@
 #include <png.h>
 #include <webp/encode.h>
 
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return;
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
+#include "tests/fuzz/fuzz_util.h"
 
 static void seed_jpeg(const char *dir, const uint8_t *rgb, int w, int h, int progressive)
 {
@@ -52,7 +42,7 @@ static void seed_jpeg(const char *dir, const uint8_t *rgb, int w, int h, int pro
     }
     jpeg_finish_compress(&ci);
     jpeg_destroy_compress(&ci);
-    write_seed(dir, progressive ? "seed-progressive.jpg" : "seed-baseline.jpg", mem, len);
+    fuzz_write_seed(dir, progressive ? "seed-progressive.jpg" : "seed-baseline.jpg", mem, len);
     free(mem);
 }
 
@@ -69,7 +59,7 @@ static void seed_png(const char *dir, const uint8_t *rgb, int w, int h)
         return;
     void *mem = malloc(len);
     if (mem && png_image_write_to_memory(&img, mem, &len, 0, rgb, 0, NULL))
-        write_seed(dir, "seed.png", mem, len);
+        fuzz_write_seed(dir, "seed.png", mem, len);
     free(mem);
 }
 
@@ -78,16 +68,16 @@ static void seed_webp(const char *dir, const uint8_t *rgb, const uint8_t *rgba, 
     uint8_t *out = NULL;
     size_t n;
     if ((n = WebPEncodeRGB(rgb, w, h, w * 3, 75, &out)) > 0)
-        write_seed(dir, "seed-lossy.webp", out, n);
+        fuzz_write_seed(dir, "seed-lossy.webp", out, n);
     WebPFree(out);
     if ((n = WebPEncodeLosslessRGB(rgb, w, h, w * 3, &out)) > 0)
-        write_seed(dir, "seed-lossless.webp", out, n);
+        fuzz_write_seed(dir, "seed-lossless.webp", out, n);
     WebPFree(out);
     if ((n = WebPEncodeLosslessRGBA(rgba, w, h, w * 4, &out)) > 0)
-        write_seed(dir, "seed-lossless-alpha.webp", out, n);
+        fuzz_write_seed(dir, "seed-lossless-alpha.webp", out, n);
     WebPFree(out);
     if ((n = WebPEncodeRGBA(rgba, w, h, w * 4, 75, &out)) > 0)
-        write_seed(dir, "seed-lossy-alpha.webp", out, n); /* VP8X + ALPH + VP8 */
+        fuzz_write_seed(dir, "seed-lossy-alpha.webp", out, n); /* VP8X + ALPH + VP8 */
     WebPFree(out);
 }
 
