@@ -20,6 +20,8 @@ static const char usage[] =
     "             (clipcrawl queries --help)\n"
     "  fetch      fetch URLs politely and safely: robots.txt, per-host queues, SSRF guard\n"
     "             (clipcrawl fetch --help)\n"
+    "  crawl      crawl image-text pairs for a query list into shards, resumable\n"
+    "             (clipcrawl crawl --help)\n"
     "\n"
     "options:\n"
     "  -q, --quiet     errors only\n"
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
         return cli_queries(argc - i, argv + i);
     if (!strcmp(cmd, "fetch"))
         return cli_fetch(argc - i, argv + i);
+    if (!strcmp(cmd, "crawl"))
+        return cli_crawl(argc - i, argv + i);
     fprintf(stderr, "clipcrawl: unknown command '%s' (try clipcrawl --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }
