@@ -218,6 +218,22 @@ cc_status coord_quota_reserve(coord *c, const uint32_t *ids, size_t n, uint32_t 
     LOCKED(c, quota_reserve(c, now, ids, n, picked ? picked : &dummy, res));
 }
 
+cc_status coord_quota_hold(coord *c, uint64_t *res)
+{
+    CC_CHECK(c && res, CC_E_INVAL, "coord_quota_hold: NULL argument");
+    *res = 0;
+    LOCKED(c, quota_hold(c, now, res));
+}
+
+cc_status coord_quota_assign(coord *c, uint64_t res, const uint32_t *ids, size_t n,
+                             uint32_t *picked)
+{
+    CC_CHECK(c, CC_E_INVAL, "coord_quota_assign: NULL handle");
+    CC_CHECK(ids && n > 0, CC_E_INVAL, "coord_quota_assign: no query ids");
+    uint32_t dummy;
+    LOCKED(c, quota_assign(c, now, res, ids, n, picked ? picked : &dummy));
+}
+
 cc_status coord_quota_set_uid(coord *c, uint64_t res, const uint8_t uid[16])
 {
     CC_CHECK(c && uid, CC_E_INVAL, "coord_quota_set_uid: NULL argument");

@@ -17,8 +17,15 @@
  * room). coord_quota_reserve picks it and holds one place of its cap under a reservation;
  * coord_quota_confirm makes it permanent once the pair is committed to a shard;
  * coord_quota_release gives it back when anything fails. A query's count is confirmed + live
- * reservations, so no query passes its cap at any moment. Reservations not confirmed within
- * reservation_seconds expire (their holder is presumed dead) and count no more.
+ * assigned reservations, so no query passes its cap at any moment. Reservations not confirmed
+ * within reservation_seconds expire (their holder is presumed dead) and count no more.
+ *
+ * Two phases. coord_quota_reserve picks the query at once, so the pick sees the places of every
+ * reservation in flight — also of items that will be released later — and depends on their
+ * timing. The pipeline instead takes coord_quota_hold when a candidate is found (a reservation
+ * without a query: it holds claims and a uid, expires and is recovered like any other, but holds
+ * no place) and coord_quota_assign once the item's turn comes (in candidate order): the pick then
+ * sees only assigned reservations, i.e. items that got their turn.
  *
  * Dedupe claims. Keys of 16 bytes in three namespaces: the pair (XXH3-128 of image URL + text,
  * which is also the record's uid), the image content (XXH3-128 of the fetched bytes), and
@@ -128,10 +135,35 @@ cc_status coord_get_counts(coord *c, coord_counts *out);
 /* ---- quota --------------------------------------------------------------------------------- */
 
 /* Reserves one place for a pair matching ids[0..n) (query ids): the query quota_pick chooses on
- * confirmed + live reserved counts. *picked gets the query id, *res the reservation (never 0).
- * CC_E_LIMIT when every matched query is full (nothing reserved), CC_E_INVAL (n == 0). */
+ * confirmed + live assigned reservations — coord_quota_hold and coord_quota_assign in one call.
+ * *picked gets the query id, *res the reservation (never 0). CC_E_LIMIT when every matched query
+ * is full (nothing reserved), CC_E_INVAL (n == 0). */
 cc_status coord_quota_reserve(coord *c, const uint32_t *ids, size_t n, uint32_t *picked,
                               uint64_t *res);
+
+/* Makes a reservation without a query (held): it can carry claims and a uid, expires after
+ * reservation_seconds, is released by coord_quota_release and coord_recover like any other, but
+ * takes no place of any query's cap until coord_quota_assign gives it one — a held reservation
+ * never counts toward a cap (coord_quota_get's reserved, coord_quota_assign's and
+ * coord_quota_reserve's picks). It counts in coord_counts.reservations.
+ *   res   out: the reservation (never 0); 0 on failure
+ * CC_OK, CC_E_BUSY (a rebuild runs or was cut short), CC_E_DB, CC_E_INVAL (NULL argument).
+ * Any thread (serialized inside, like every call). */
+cc_status coord_quota_hold(coord *c, uint64_t *res);
+
+/* Gives a held reservation its query: the one quota_pick chooses among ids[0..n) on confirmed +
+ * live assigned reservations (held ones never count), and takes one place of its cap. The
+ * expiry set by coord_quota_hold stays.
+ *   res     a reservation made by coord_quota_hold
+ *   ids, n  the matched query ids (n >= 1)
+ *   picked  out (may be NULL): the query chosen, on CC_OK
+ * CC_OK; CC_E_LIMIT when every matched query is full (the reservation stays live and held; the
+ * caller usually releases it); CC_E_NOTFOUND when res is not live (expired, released, confirmed,
+ * never made); CC_E_EXISTS when res already has a query (assigned, or made by
+ * coord_quota_reserve); CC_E_INVAL (n == 0, NULL argument); CC_E_BUSY, CC_E_DB.
+ * Any thread. */
+cc_status coord_quota_assign(coord *c, uint64_t res, const uint32_t *ids, size_t n,
+                             uint32_t *picked);
 
 /* Records the uid of the pair a reservation is for (checked by coord_recover). */
 cc_status coord_quota_set_uid(coord *c, uint64_t res, const uint8_t uid[16]);
@@ -139,15 +171,19 @@ cc_status coord_quota_set_uid(coord *c, uint64_t res, const uint8_t uid[16]);
 /* Makes a reservation permanent: the query's confirmed count grows by one and the reservation's
  * claims become permanent. Idempotent: confirming a confirmed reservation does nothing (CC_OK).
  * CC_E_NOTFOUND when the reservation expired or was released (the caller must then treat the
- * pair as not counted — with recovery this only happens after a lease expiry). */
+ * pair as not counted — with recovery this only happens after a lease expiry). CC_E_INVAL with a
+ * message when the reservation is held without a query (coord_quota_assign first); it stays
+ * live. */
 cc_status coord_quota_confirm(coord *c, uint64_t res);
 
 enum { COORD_KEEP_PAIR_KEY = 1 };
 /* Gives a reservation back and drops its tentative claims (the pair key stays when flags has
- * COORD_KEEP_PAIR_KEY). Idempotent; an unknown reservation is CC_OK. */
+ * COORD_KEEP_PAIR_KEY); an assigned one gives its place back, a held one had none. Idempotent;
+ * an unknown reservation is CC_OK. */
 cc_status coord_quota_release(coord *c, uint64_t res, int flags);
 
-/* Confirmed and live reserved counts of a query (0, 0 for a query never seen). */
+/* Confirmed and live reserved counts of a query (0, 0 for a query never seen). Reserved counts
+ * only assigned reservations (not held ones). */
 cc_status coord_quota_get(coord *c, uint32_t query, uint64_t *confirmed, uint64_t *reserved);
 
 /* Calls fn for every query with a confirmed count > 0, in id order; fn returning nonzero stops. */
@@ -177,7 +213,8 @@ cc_status coord_near_claim(coord *c, uint64_t phash, uint64_t res, uint64_t *dup
 /* ---- recovery ------------------------------------------------------------------------------ */
 
 /* After a restart of this worker: its live reservations whose uid is in uids[0..n) (records found
- * committed in its unsealed shards) are confirmed; all its other reservations are released. The
+ * committed in its unsealed shards) are confirmed; all its other reservations are released —
+ * held ones (no query) always, listed or not: a pair is committed only after its assignment. The
  * counts of each (may be NULL). */
 cc_status coord_recover(coord *c, const uint8_t (*uids)[16], size_t n, uint64_t *confirmed,
                         uint64_t *released);

@@ -44,6 +44,9 @@ typedef struct coord_vtable {
     cc_status (*get_counts)(coord *c, int64_t now, coord_counts *out);
     cc_status (*quota_reserve)(coord *c, int64_t now, const uint32_t *ids, size_t n,
                                uint32_t *picked, uint64_t *res);
+    cc_status (*quota_hold)(coord *c, int64_t now, uint64_t *res);
+    cc_status (*quota_assign)(coord *c, int64_t now, uint64_t res, const uint32_t *ids, size_t n,
+                              uint32_t *picked);
     cc_status (*quota_set_uid)(coord *c, int64_t now, uint64_t res, const uint8_t uid[16]);
     cc_status (*quota_confirm)(coord *c, int64_t now, uint64_t res);
     cc_status (*quota_release)(coord *c, int64_t now, uint64_t res, int flags);

@@ -8,9 +8,10 @@
  *   sched      (at_ms u64 BE, id u64 BE) → empty: pending units (at = 0 or retry time) and
  *              leased units (at = lease expiry); a claim takes the first entry with at <= now
  *   quota      query u32 BE → confirmed u64, reserved u64 (reservations not yet swept)
- *   res        res u64 BE → reservation (query, expiry, uid, worker, up to 8 claim refs)
- *   expiry     (expires_ms u64 BE, res u64 BE) → query u32; swept at the start of every
- *              write transaction that touches quota or claims
+ *   res        res u64 BE → reservation (query, expiry, uid, worker, up to 8 claim refs); a
+ *              held one (flag RES_HELD, query 0) has no query and holds no place yet
+ *   expiry     (expires_ms u64 BE, res u64 BE) → query u32, or empty for a held reservation;
+ *              swept at the start of every write transaction that touches quota or claims
  *   claims     ns u8 + key[16] → empty (permanent) or res u64 (tentative)
  *   near       DUPSORT|DUPFIXED: (band u8, band bits BE) → phash u64 BE: permanent claims
  *   near_tent  the same → (phash u64 BE, res u64 BE): tentative claims (small: in flight only)
@@ -133,9 +134,10 @@ typedef struct urec {
     char worker[COORD_WORKER_MAX];
 } urec;
 
-/* A reservation as stored. Layout (LE): u32 query, u64 expires_ms, u8 flags (bit 0: uid set),
- * u8 claim count, u8 worker_len, u8 0, uid[16], claim refs (u8 ns, key[16]; a pHash is its
- * 8 bytes BE then 8 zero bytes), worker bytes. */
+/* A reservation as stored. Layout (LE): u32 query, u64 expires_ms, u8 flags (bit 0: uid set;
+ * bit 1: held — no query yet, query 0, no place in `quota`), u8 claim count, u8 worker_len, u8 0,
+ * uid[16], claim refs (u8 ns, key[16]; a pHash is its 8 bytes BE then 8 zero bytes), worker bytes.
+ */
 typedef struct rrec {
     uint32_t query;
     int64_t expires_ms;
@@ -146,7 +148,7 @@ typedef struct rrec {
     char worker[COORD_WORKER_MAX];
 } rrec;
 
-enum { RES_UID_SET = 1 };
+enum { RES_UID_SET = 1, RES_HELD = 2 };
 
 /* ---- errors, transactions, map growth ------------------------------------------------------ */
 
@@ -1007,9 +1009,10 @@ static int bitmap_test(const lm *c, MDB_txn *t, uint64_t res)
 
 enum { DROP_RELEASE, DROP_CONFIRM };
 
-/* Ends reservation id (record r): confirm makes its claims permanent and counts the pair;
- * release drops its claims (pair keys become permanent with COORD_KEEP_PAIR_KEY) and gives the
- * place back. Either way the reservation and its expiry entry are deleted. */
+/* Ends reservation id (record r): confirm makes its claims permanent and counts the pair (an
+ * assigned reservation only); release drops its claims (pair keys become permanent with
+ * COORD_KEEP_PAIR_KEY) and gives the place back (a held reservation has none). Either way the
+ * reservation and its expiry entry are deleted. */
 static cc_status res_end(wtx *w, uint64_t id, const rrec *r, int mode, int flags)
 {
     lm *c = w->c;
@@ -1041,9 +1044,11 @@ static cc_status res_end(wtx *w, uint64_t id, const rrec *r, int mode, int flags
         }
     }
     if (mode == DROP_CONFIRM) {
+        if (r->flags & RES_HELD) /* callers check; a held one has no query to count for */
+            return corrupt(c, "confirming a reservation without a query", id);
         CC_TRY(quota_confirm_one(w, r->query, 1));
         CC_TRY(bitmap_set(w, id));
-    } else {
+    } else if (!(r->flags & RES_HELD)) {
         uint64_t conf, resv;
         CC_TRY(quota_read(c, w->t, r->query, &conf, &resv));
         count_dec(&resv);
@@ -1118,6 +1123,75 @@ static cc_status expired_unswept(const lm *c, MDB_txn *t, int64_t now, int64_t q
     return rc == 0 || rc == MDB_NOTFOUND ? CC_OK : mdb_fail(c, NULL, rc, "read expiry");
 }
 
+/* Picks the query for a pair matching ids[0..n): quota_pick on confirmed + reserved counts
+ * (reserved: assigned reservations only; swept, so all live). *pick: its index, or -1 when
+ * every matched query is full. */
+static cc_status pick_query(wtx *w, const uint32_t *ids, size_t n, long *pick)
+{
+    lm *c = w->c;
+    uint64_t small[64], *counts = small;
+    if (n > 64) {
+        counts = malloc(n * sizeof *counts);
+        CC_CHECK(counts, CC_E_NOMEM, "out of memory (%zu query ids)", n);
+    }
+    cc_status st = CC_OK;
+    for (size_t i = 0; i < n && st == CC_OK; i++) {
+        uint64_t conf, resv;
+        st = quota_read(c, w->t, ids[i], &conf, &resv);
+        counts[i] = conf + resv;
+    }
+    *pick = st == CC_OK ? quota_pick(ids, counts, n, c->head.opts.cap) : -1;
+    if (counts != small)
+        free(counts);
+    return st;
+}
+
+static cc_status all_full(const lm *c, size_t n)
+{
+    return cc_fail(CC_E_LIMIT, "all %zu matched queries are full (cap %" PRIu64 ")", n,
+                   c->head.opts.cap);
+}
+
+/* Takes one place of query q's cap. */
+static cc_status quota_take(wtx *w, uint32_t q)
+{
+    uint64_t conf, resv;
+    CC_TRY(quota_read(w->c, w->t, q, &conf, &resv));
+    return quota_write(w, q, conf, resv + 1);
+}
+
+/* The expiry entry of reservation id: the value is its query, or empty while it is held. */
+static cc_status expiry_put(wtx *w, uint64_t id, const rrec *r)
+{
+    uint8_t k[16], qv[4];
+    put_be64(k, (uint64_t)r->expires_ms);
+    put_be64(k + 8, id);
+    cc_store_u32(qv, r->query);
+    return put(w, w->c->expiry, k, 16, qv, (r->flags & RES_HELD) ? 0 : 4, 0, "write expiry entry");
+}
+
+/* A new reservation of this worker with the next id: assigned to q, or held (no query, q
+ * ignored). */
+static cc_status res_create(wtx *w, int held, uint32_t q, uint64_t *out)
+{
+    lm *c = w->c;
+    uint64_t id;
+    if (!held)
+        CC_TRY(quota_take(w, q));
+    CC_TRY(meta_get_u64(c, w->t, "next_res", &id));
+    CC_TRY(meta_put_u64(w, "next_res", id + 1));
+    rrec r = {.query = held ? 0 : q,
+              .expires_ms = w->now + c->head.reservation_ms,
+              .flags = held ? RES_HELD : 0};
+    unit_set_text(r.worker, &r.wlen, c->head.worker);
+    CC_TRY(res_store(w, id, &r));
+    CC_TRY(expiry_put(w, id, &r));
+    w->k.reservations++;
+    w->k_dirty = 1;
+    *out = id;
+    return CC_OK;
+}
+
 typedef struct reserve_arg {
     const uint32_t *ids;
     size_t n;
@@ -1128,45 +1202,13 @@ typedef struct reserve_arg {
 static cc_status reserve_fn(wtx *w, void *arg)
 {
     reserve_arg *a = arg;
-    lm *c = w->c;
     CC_TRY(sweep(w));
-    uint64_t small[64], *counts = small;
-    if (a->n > 64) {
-        counts = malloc(a->n * sizeof *counts);
-        CC_CHECK(counts, CC_E_NOMEM, "out of memory (%zu query ids)", a->n);
-    }
-    cc_status st = CC_OK;
-    for (size_t i = 0; i < a->n && st == CC_OK; i++) {
-        uint64_t conf, resv;
-        st = quota_read(c, w->t, a->ids[i], &conf, &resv);
-        counts[i] = conf + resv;
-    }
-    long pick = st == CC_OK ? quota_pick(a->ids, counts, a->n, c->head.opts.cap) : -1;
-    if (counts != small)
-        free(counts);
-    CC_TRY(st);
+    long pick;
+    CC_TRY(pick_query(w, a->ids, a->n, &pick));
     if (pick < 0)
-        return cc_fail(CC_E_LIMIT, "all %zu matched queries are full (cap %" PRIu64 ")", a->n,
-                       c->head.opts.cap);
-    uint32_t q = a->ids[pick];
-    uint64_t conf, resv, id;
-    CC_TRY(quota_read(c, w->t, q, &conf, &resv));
-    CC_TRY(quota_write(w, q, conf, resv + 1));
-    CC_TRY(meta_get_u64(c, w->t, "next_res", &id));
-    CC_TRY(meta_put_u64(w, "next_res", id + 1));
-    rrec r = {.query = q, .expires_ms = w->now + c->head.reservation_ms};
-    unit_set_text(r.worker, &r.wlen, c->head.worker);
-    CC_TRY(res_store(w, id, &r));
-    uint8_t k[16], qv[4];
-    put_be64(k, (uint64_t)r.expires_ms);
-    put_be64(k + 8, id);
-    cc_store_u32(qv, q);
-    CC_TRY(put(w, c->expiry, k, 16, qv, 4, 0, "write expiry entry"));
-    w->k.reservations++;
-    w->k_dirty = 1;
-    a->picked = q;
-    a->res = id;
-    return CC_OK;
+        return all_full(w->c, a->n);
+    a->picked = a->ids[pick];
+    return res_create(w, 0, a->picked, &a->res);
 }
 
 static cc_status lm_quota_reserve(coord *h, int64_t now, const uint32_t *ids, size_t n,
@@ -1183,6 +1225,67 @@ static cc_status lm_quota_reserve(coord *h, int64_t now, const uint32_t *ids, si
     return st;
 }
 
+static cc_status hold_fn(wtx *w, void *arg)
+{
+    reserve_arg *a = arg;
+    CC_TRY(sweep(w));
+    return res_create(w, 1, 0, &a->res);
+}
+
+static cc_status lm_quota_hold(coord *h, int64_t now, uint64_t *res)
+{
+    lm *c = (lm *)h;
+    CC_TRY(busy_if_rebuilding(c));
+    reserve_arg a = {NULL, 0, 0, 0};
+    cc_status st = run_write(c, now, hold_fn, &a);
+    if (st == CC_OK)
+        *res = a.res;
+    return st;
+}
+
+static cc_status not_live(uint64_t res)
+{
+    return cc_fail(CC_E_NOTFOUND,
+                   "reservation %" PRIu64 " is not live (expired, released or confirmed)", res);
+}
+
+static cc_status assign_fn(wtx *w, void *arg)
+{
+    reserve_arg *a = arg;
+    lm *c = w->c;
+    CC_TRY(sweep(w));
+    rrec r;
+    int found;
+    CC_TRY(res_load(c, w->t, a->res, &r, &found));
+    if (!found)
+        return not_live(a->res);
+    if (!(r.flags & RES_HELD))
+        return cc_fail(CC_E_EXISTS, "reservation %" PRIu64 " already counts for query %" PRIu32,
+                       a->res, r.query);
+    long pick;
+    CC_TRY(pick_query(w, a->ids, a->n, &pick));
+    if (pick < 0)
+        return all_full(c, a->n);
+    a->picked = a->ids[pick];
+    CC_TRY(quota_take(w, a->picked));
+    r.query = a->picked;
+    r.flags &= (uint8_t)~RES_HELD;
+    CC_TRY(expiry_put(w, a->res, &r)); /* same key: the value becomes the query */
+    return res_store(w, a->res, &r);
+}
+
+static cc_status lm_quota_assign(coord *h, int64_t now, uint64_t res, const uint32_t *ids, size_t n,
+                                 uint32_t *picked)
+{
+    lm *c = (lm *)h;
+    CC_TRY(busy_if_rebuilding(c));
+    reserve_arg a = {ids, n, 0, res};
+    cc_status st = run_write(c, now, assign_fn, &a);
+    if (st == CC_OK)
+        *picked = a.picked;
+    return st;
+}
+
 /* Arguments of the calls on one reservation. */
 typedef struct res_arg {
     uint64_t res;
@@ -1190,12 +1293,6 @@ typedef struct res_arg {
     const uint8_t *bytes; /* uid or claim key */
     uint64_t phash, dup_of;
 } res_arg;
-
-static cc_status not_live(uint64_t res)
-{
-    return cc_fail(CC_E_NOTFOUND,
-                   "reservation %" PRIu64 " is not live (expired, released or confirmed)", res);
-}
 
 static cc_status set_uid_fn(wtx *w, void *arg)
 {
@@ -1218,6 +1315,11 @@ static cc_status confirm_fn(wtx *w, void *arg)
     rrec r;
     int found;
     CC_TRY(res_load(w->c, w->t, a->res, &r, &found));
+    if (found && (r.flags & RES_HELD))
+        return cc_fail(CC_E_INVAL,
+                       "reservation %" PRIu64 " has no query yet: coord_quota_assign it before "
+                       "coord_quota_confirm",
+                       a->res);
     if (found)
         return res_end(w, a->res, &r, DROP_CONFIRM, 0);
     int b = bitmap_test(w->c, w->t, a->res);
@@ -1509,8 +1611,15 @@ static cc_status recover_fn(wtx *w, void *arg)
         int found;
         if ((st = res_load(c, w->t, ids[i], &r, &found)) != CC_OK)
             break;
-        int committed =
+        int listed =
             (r.flags & RES_UID_SET) && a->n && bsearch(r.uid, a->uids, a->n, 16, uid_cmp) != NULL;
+        /* A held reservation has no query to count for: the pipeline commits a pair only after
+         * its assignment, so a listed held one is a caller's mistake; it is released. */
+        int committed = listed && !(r.flags & RES_HELD);
+        if (listed && !committed)
+            cc_log_warn("%s: reservation %" PRIu64 " has no query but its uid is among the "
+                        "committed records: released",
+                        c->path, ids[i]);
         st = res_end(w, ids[i], &r, committed ? DROP_CONFIRM : DROP_RELEASE, 0);
         if (committed)
             a->confirmed++;
@@ -1780,6 +1889,8 @@ static const coord_vtable lmdb_vt = {
     .units_requeue_dead = lm_units_requeue_dead,
     .get_counts = lm_get_counts,
     .quota_reserve = lm_quota_reserve,
+    .quota_hold = lm_quota_hold,
+    .quota_assign = lm_quota_assign,
     .quota_set_uid = lm_quota_set_uid,
     .quota_confirm = lm_quota_confirm,
     .quota_release = lm_quota_release,

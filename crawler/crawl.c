@@ -6,8 +6,11 @@
  * back-pressure), applies decode results in candidate order, commits, confirms, seals, writes
  * metrics. Worker threads only run img_filter_run on fetched bodies.
  *
- * Item life: reserved (quota + pair claim) → fetching → decoding → ready → written (added to
- * the writer, not yet committed) → confirmed, or released at any step. A page's cursor is stored
+ * Item life: held (a reservation without a query, with the pair claim) → fetching → decoding →
+ * ready → assigned its query (coord_quota_assign, in candidate order) → written (added to the
+ * writer, not yet committed) → confirmed, or released at any step. Assigning at the item's turn
+ * rather than when it is found makes the query a pair counts for depend only on the items before
+ * it in candidate order, not on which fetches are still in flight. A page's cursor is stored
  * (coord_unit_progress) only when every item of the page is confirmed or released, so a crash
  * at any moment resumes at a page whose earlier items are all settled in the coordinator.
  */
@@ -86,8 +89,8 @@ typedef struct item {
     struct item *next; /* in the pool's job or result queue */
     int state; /* enum item_state */
     uint8_t uid[16];
-    uint64_t res; /* quota reservation */
-    uint32_t picked;
+    uint64_t res; /* quota reservation: held until apply_ready assigns it */
+    uint32_t picked; /* the assigned query (set by apply_ready) */
     uint32_t qids[CRAWL_MAX_QIDS];
     size_t n_qids;
     char *text, *url, *page_url, *license; /* owned */
@@ -136,7 +139,7 @@ struct crawl_unit {
     size_t apply; /* next item to apply in order */
     size_t outstanding; /* items not settled yet */
     size_t unconfirmed; /* items written, awaiting the commit */
-    int waiting_full; /* a reservation hit the cap with items outstanding: retry once settled */
+    int waiting_full; /* no matched query had room with items outstanding: retry once settled */
     int gone; /* done or failed: free at the next sweep */
 };
 
@@ -397,10 +400,32 @@ static cc_status pair_uid(const char *url, const char *text, uint8_t uid[16])
     return CC_OK;
 }
 
+static int query_full(crawl *cr, uint32_t q)
+{
+    uint64_t conf = 0, resv = 0;
+    if (coord_quota_get(cr->c, q, &conf, &resv) != CC_OK)
+        return 0;
+    return conf + resv >= cr->o->cap;
+}
+
+/* The cheap pre-check before holding a reservation: has some matched query room on confirmed +
+ * assigned counts? (The real pick is coord_quota_assign's, at the item's turn.) */
+static cc_status quota_room(crawl *cr, const uint32_t *qids, size_t k, int *room)
+{
+    *room = 0;
+    for (size_t i = 0; i < k && !*room; i++) {
+        uint64_t conf = 0, resv = 0;
+        CC_TRY(coord_quota_get(cr->c, qids[i], &conf, &resv));
+        *room = conf + resv < cr->o->cap;
+    }
+    return CC_OK;
+}
+
 enum feed_result { FEED_NEXT, FEED_WAIT };
 
-/* Examines one result of a unit's page: counts a skip, or reserves and submits the image.
- * FEED_WAIT when the reservation must wait for the unit's outstanding items (see waiting_full). */
+/* Examines one result of a unit's page: counts a skip, or holds a reservation (no query yet:
+ * apply_ready assigns it) and submits the image. FEED_WAIT when no matched query has room and
+ * the unit's outstanding items must settle first (see waiting_full). */
 static cc_status feed_one(crawl *cr, crawl_unit *un, size_t i, int *fr)
 {
     const char *c_url, *c_text, *c_page, *c_license = NULL;
@@ -447,12 +472,12 @@ static cc_status feed_one(crawl *cr, crawl_unit *un, size_t i, int *fr)
         s->duplicate_pair++;
         return CC_OK;
     }
-    uint32_t picked;
-    uint64_t res;
-    st = coord_quota_reserve(cr->c, qids, k, &picked, &res);
-    if (st == CC_E_LIMIT) {
-        /* Items of this page still in flight may release their places: wait for them, so that
-         * what this result gets does not depend on the timing of the fetches. */
+    int room;
+    CC_TRY(quota_room(cr, qids, k, &room));
+    if (!room) {
+        /* Items of this page still in flight may release their places (an assigned item that
+         * turns out a duplicate): wait for them, so that what this result gets does not depend
+         * on the timing of the fetches. */
         if (un->outstanding > 0) {
             un->waiting_full = 1;
             *fr = FEED_WAIT;
@@ -463,7 +488,8 @@ static cc_status feed_one(crawl *cr, crawl_unit *un, size_t i, int *fr)
         return CC_OK;
     }
     un->waiting_full = 0;
-    CC_TRY(st);
+    uint64_t res;
+    CC_TRY(coord_quota_hold(cr->c, &res));
     st = coord_claim(cr->c, COORD_NS_PAIR, uid, res);
     if (st == CC_E_EXISTS) {
         s->duplicate_pair++;
@@ -484,7 +510,6 @@ static cc_status feed_one(crawl *cr, crawl_unit *un, size_t i, int *fr)
     it->unit = un;
     memcpy(it->uid, uid, 16);
     it->res = res;
-    it->picked = picked;
     memcpy(it->qids, qids, k * sizeof *qids);
     it->n_qids = k;
     it->text = strdup(tr.text);
@@ -526,6 +551,16 @@ static cc_status apply_ready(crawl *cr, item *it)
         item_release(cr, it, 1);
         return cr->fatal;
     }
+    /* The item's turn (candidate order within its unit): now it gets its query, on the counts
+     * of the items settled before it. Full: released without keeping the pair key, so that the
+     * pair can count in a later run if places free up. */
+    cc_status ast = coord_quota_assign(cr->c, it->res, it->qids, it->n_qids, &it->picked);
+    if (ast == CC_E_LIMIT) {
+        s->query_full++;
+        item_release(cr, it, 0);
+        return cr->fatal;
+    }
+    CC_TRY(ast);
     uint8_t content[16];
     cc_hash128_to_bytes(it->fr.content_hash, content);
     if (cr->o->dedupe != CRAWL_DEDUPE_NONE) {
@@ -959,14 +994,6 @@ static cc_status unit_setup(crawl *cr, crawl_unit *un)
         search_cursor_init(&un->cur);
     un->state = U_IDLE;
     return CC_OK;
-}
-
-static int query_full(crawl *cr, uint32_t q)
-{
-    uint64_t conf = 0, resv = 0;
-    if (coord_quota_get(cr->c, q, &conf, &resv) != CC_OK)
-        return 0;
-    return conf + resv >= cr->o->cap;
 }
 
 static cc_status unit_finish(crawl *cr, crawl_unit *un)

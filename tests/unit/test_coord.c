@@ -206,21 +206,33 @@ static void raw_counts(const char *dir, uint64_t cap, int64_t now, coord_counts 
         reserved_sum += resv;
     }
     mdb_cursor_close(cur);
-    /* reservations: live ones counted; each has its expiry entry; reserved counts match */
-    uint64_t n_res = 0;
+    /* reservations: live ones counted; each has its expiry entry, whose value is the query (or
+     * empty for a held one: flag bit 1, query 0); reserved counts match the assigned ones */
+    uint64_t n_res = 0, n_assigned = 0;
     assert_int_equal(mdb_cursor_open(r.t, res, &cur), 0);
     while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-        int64_t exp = (int64_t)le64((uint8_t *)v.mv_data + 4);
+        const uint8_t *p = v.mv_data;
+        int64_t exp = (int64_t)le64(p + 4);
+        int held = (p[12] & 2) != 0;
         n_res++;
+        n_assigned += !held;
         out->reservations += exp > now;
         uint8_t ek[16];
         for (int i = 0; i < 8; i++)
             ek[i] = (uint8_t)((uint64_t)exp >> (56 - 8 * i));
         memcpy(ek + 8, k.mv_data, 8);
-        assert_true(raw_has(&r, expiry, ek, 16));
+        MDB_val ekey = {16, ek}, ev;
+        assert_int_equal(mdb_get(r.t, expiry, &ekey, &ev), 0);
+        if (held) {
+            assert_int_equal(ev.mv_size, 0);
+            assert_int_equal(p[0] | p[1] | p[2] | p[3], 0);
+        } else {
+            assert_int_equal(ev.mv_size, 4);
+            assert_memory_equal(ev.mv_data, p, 4); /* the query, u32 LE in both */
+        }
     }
     mdb_cursor_close(cur);
-    assert_int_equal(reserved_sum, n_res);
+    assert_int_equal(reserved_sum, n_assigned);
     assert_int_equal(mdb_stat(r.t, expiry, &ms), 0);
     assert_int_equal(ms.ms_entries, n_res);
     /* claims: empty value = permanent; a tentative one names an existing reservation */
@@ -957,6 +969,215 @@ static void test_recover(void **state)
     coord_close(c);
 }
 
+/* ---- two phases: hold, then assign --------------------------------------------------------- */
+
+static uint64_t hold1(coord *c)
+{
+    uint64_t r = 0;
+    assert_int_equal(coord_quota_hold(c, &r), CC_OK);
+    assert_true(r != 0);
+    return r;
+}
+
+static void test_hold_assign(void **state)
+{
+    (void)state;
+    set_now(T0);
+    char dir[4096];
+    newdir(dir, sizeof dir, "hold");
+    coord_opts o = opts_of(2, "A");
+    coord *c = open_ok(dir, &o);
+    uint32_t ids[] = {30, 10, 20}, picked = 0;
+    uint64_t conf, resv, r;
+    /* held reservations never count toward a cap: 10 of them, then cap reserves still fit */
+    uint64_t h[10];
+    for (int i = 0; i < 10; i++)
+        h[i] = hold1(c);
+    assert_int_equal(coord_quota_get(c, 10, &conf, &resv), CC_OK);
+    assert_int_equal(conf + resv, 0);
+    coord_counts k;
+    assert_int_equal(coord_get_counts(c, &k), CC_OK);
+    assert_int_equal(k.reservations, 10);
+    check_counts(&c, dir, &o, "held");
+    uint64_t ra = reserve1(c, 10), rb = reserve1(c, 10);
+    uint32_t q10 = 10;
+    assert_int_equal(coord_quota_reserve(c, &q10, 1, &picked, &r), CC_E_LIMIT);
+    /* hold then assign: the rarest matched query with room (10 is full) */
+    assert_int_equal(coord_quota_assign(c, h[0], ids, 3, &picked), CC_OK);
+    assert_int_equal(picked, 20);
+    assert_int_equal(coord_quota_assign(c, h[1], ids, 3, &picked), CC_OK);
+    assert_int_equal(picked, 30);
+    assert_int_equal(coord_quota_assign(c, h[2], ids, 3, NULL), CC_OK); /* picked may be NULL */
+    assert_int_equal(coord_quota_get(c, 20, &conf, &resv), CC_OK);
+    assert_int_equal(resv, 2);
+    /* assign when every matched query is full: CC_E_LIMIT, the reservation stays live and held */
+    assert_int_equal(coord_quota_assign(c, h[3], ids, 3, &picked), CC_OK); /* 30 */
+    picked = 99;
+    assert_int_equal(coord_quota_assign(c, h[4], ids, 3, &picked), CC_E_LIMIT);
+    assert_int_equal(picked, 99);
+    uint8_t pk[16];
+    key16(pk, 44, 1);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, pk, h[4]), CC_OK);
+    assert_int_equal(coord_quota_set_uid(c, h[4], pk), CC_OK);
+    check_counts(&c, dir, &o, "assign full");
+    /* a place freed: the same held reservation gets it */
+    assert_int_equal(coord_quota_release(c, ra, 0), CC_OK);
+    assert_int_equal(coord_quota_assign(c, h[4], ids, 3, &picked), CC_OK);
+    assert_int_equal(picked, 10);
+    /* already assigned, or made by reserve: CC_E_EXISTS; not live: CC_E_NOTFOUND */
+    assert_int_equal(coord_quota_assign(c, h[4], &q10, 1, &picked), CC_E_EXISTS);
+    assert_int_equal(coord_quota_assign(c, rb, &q10, 1, &picked), CC_E_EXISTS);
+    assert_int_equal(coord_quota_assign(c, ra, &q10, 1, &picked), CC_E_NOTFOUND);
+    assert_int_equal(coord_quota_assign(c, 999999, &q10, 1, &picked), CC_E_NOTFOUND);
+    assert_int_equal(coord_quota_assign(c, h[5], ids, 0, &picked), CC_E_INVAL);
+    assert_int_equal(coord_quota_assign(c, h[5], NULL, 1, &picked), CC_E_INVAL);
+    assert_int_equal(coord_quota_hold(c, NULL), CC_E_INVAL);
+    /* confirm of a held reservation: CC_E_INVAL with a message; it stays live with its claims */
+    uint8_t pk5[16];
+    key16(pk5, 45, 1);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, pk5, h[5]), CC_OK);
+    assert_int_equal(coord_quota_confirm(c, h[5]), CC_E_INVAL);
+    assert_non_null(strstr(cc_errmsg(), "no query"));
+    int seen = 0;
+    assert_int_equal(coord_pair_seen(c, pk5, &seen), CC_OK);
+    assert_int_equal(seen, 1);
+    uint32_t q40 = 40;
+    assert_int_equal(coord_quota_assign(c, h[5], &q40, 1, &picked), CC_OK);
+    assert_int_equal(coord_quota_confirm(c, h[5]), CC_OK);
+    assert_int_equal(coord_quota_get(c, 40, &conf, &resv), CC_OK);
+    assert_int_equal(conf, 1);
+    assert_int_equal(resv, 0);
+    /* releasing a held reservation gives back no place; its claims go (the pair key stays with
+     * KEEP_PAIR_KEY) */
+    uint8_t pk6[16], ck6[16];
+    key16(pk6, 46, 1);
+    key16(ck6, 46, 2);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, pk6, h[6]), CC_OK);
+    assert_int_equal(coord_claim(c, COORD_NS_CONTENT, ck6, h[6]), CC_OK);
+    assert_int_equal(coord_near_claim(c, 0x0f0f0f0f0f0f0f0full, h[6], NULL), CC_OK);
+    uint64_t before[4];
+    uint32_t qs[] = {10, 20, 30, 40};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(coord_quota_get(c, qs[i], &conf, &resv), CC_OK);
+        before[i] = conf + resv;
+    }
+    assert_int_equal(coord_quota_release(c, h[6], COORD_KEEP_PAIR_KEY), CC_OK);
+    assert_int_equal(coord_quota_release(c, h[7], 0), CC_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(coord_quota_get(c, qs[i], &conf, &resv), CC_OK);
+        assert_int_equal(conf + resv, before[i]);
+    }
+    assert_int_equal(coord_pair_seen(c, pk6, &seen), CC_OK);
+    assert_int_equal(seen, 1);
+    uint64_t h8 = h[8];
+    assert_int_equal(coord_claim(c, COORD_NS_CONTENT, ck6, h8), CC_OK); /* dropped: free again */
+    assert_int_equal(coord_near_claim(c, 0x0f0f0f0f0f0f0f0full, h8, NULL), CC_OK);
+    assert_int_equal(coord_quota_confirm(c, h[6]), CC_E_NOTFOUND);
+    assert_int_equal(coord_get_counts(c, &k), CC_OK);
+    assert_int_equal(k.claims[COORD_NS_PAIR], 2); /* h[5] confirmed, h[6] kept */
+    check_counts(&c, dir, &o, "held released");
+    coord_close(c);
+}
+
+static void test_hold_expiry(void **state)
+{
+    (void)state;
+    set_now(T0);
+    char dir[4096];
+    newdir(dir, sizeof dir, "holdexp");
+    coord_opts o = opts_of(2, "A");
+    coord *c = open_ok(dir, &o);
+    uint8_t pk[16];
+    key16(pk, 7, 7);
+    /* at T0: one held (with a pair claim), one held then assigned to query 0 */
+    uint64_t hh = hold1(c), ha = hold1(c);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, pk, hh), CC_OK);
+    uint32_t q0 = 0, picked;
+    assert_int_equal(coord_quota_assign(c, ha, &q0, 1, &picked), CC_OK);
+    assert_int_equal(picked, 0);
+    advance(50);
+    uint64_t rl = reserve1(c, 0); /* live until T0 + 150 */
+    advance(50); /* hh and ha expire now (the lease runs from the hold) */
+    /* read-only views, before any sweep: the held one takes nothing from query 0's count */
+    uint64_t conf, resv;
+    assert_int_equal(coord_quota_get(c, 0, &conf, &resv), CC_OK);
+    assert_int_equal(conf, 0);
+    assert_int_equal(resv, 1);
+    int seen = 1;
+    assert_int_equal(coord_pair_seen(c, pk, &seen), CC_OK);
+    assert_int_equal(seen, 0);
+    coord_counts k;
+    assert_int_equal(coord_get_counts(c, &k), CC_OK);
+    assert_int_equal(k.reservations, 1);
+    check_counts(&c, dir, &o, "held expired, unswept");
+    /* swept by the next write: both gone, the assigned one's place is free */
+    assert_int_equal(coord_quota_assign(c, hh, &q0, 1, &picked), CC_E_NOTFOUND);
+    assert_int_equal(coord_quota_confirm(c, ha), CC_E_NOTFOUND);
+    assert_int_equal(coord_quota_get(c, 0, &conf, &resv), CC_OK);
+    assert_int_equal(resv, 1);
+    uint64_t h2 = hold1(c);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, pk, h2), CC_OK);
+    assert_int_equal(coord_quota_assign(c, h2, &q0, 1, &picked), CC_OK);
+    assert_int_equal(coord_quota_confirm(c, h2), CC_OK);
+    assert_int_equal(coord_quota_confirm(c, rl), CC_OK);
+    assert_int_equal(coord_quota_get(c, 0, &conf, &resv), CC_OK);
+    assert_int_equal(conf, 2);
+    assert_int_equal(resv, 0);
+    check_counts(&c, dir, &o, "held expired, swept");
+    coord_close(c);
+}
+
+static void test_recover_held(void **state)
+{
+    (void)state;
+    set_now(T0);
+    char dir[4096];
+    newdir(dir, sizeof dir, "recheld");
+    coord_opts o = opts_of(5, "A");
+    coord *c = open_ok(dir, &o);
+    uint8_t u1[16], u2[16], u3[16];
+    key16(u1, 1, 1);
+    key16(u2, 2, 2);
+    key16(u3, 3, 3);
+    /* h1: held with a uid (listed below); h2: assigned with a uid (listed); h3: held, no uid */
+    uint64_t h1 = hold1(c), h2 = hold1(c), h3 = hold1(c);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, u1, h1), CC_OK);
+    assert_int_equal(coord_quota_set_uid(c, h1, u1), CC_OK);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, u2, h2), CC_OK);
+    assert_int_equal(coord_quota_set_uid(c, h2, u2), CC_OK);
+    assert_int_equal(coord_claim(c, COORD_NS_PAIR, u3, h3), CC_OK);
+    uint32_t q = 8, picked;
+    assert_int_equal(coord_quota_assign(c, h2, &q, 1, &picked), CC_OK);
+    coord_close(c); /* crash */
+    c = open_ok(dir, &o);
+    uint8_t uids[2][16];
+    memcpy(uids[0], u1, 16);
+    memcpy(uids[1], u2, 16);
+    uint64_t nc = 9, nr = 9;
+    assert_int_equal(coord_recover(c, (const uint8_t(*)[16])uids, 2, &nc, &nr), CC_OK);
+    assert_int_equal(nc, 1); /* h2 */
+    assert_int_equal(nr, 2); /* h1 (held: no query to count for, listed or not) and h3 */
+    uint64_t conf, resv;
+    assert_int_equal(coord_quota_get(c, 8, &conf, &resv), CC_OK);
+    assert_int_equal(conf, 1);
+    assert_int_equal(resv, 0);
+    int seen;
+    assert_int_equal(coord_pair_seen(c, u1, &seen), CC_OK);
+    assert_int_equal(seen, 0);
+    assert_int_equal(coord_pair_seen(c, u2, &seen), CC_OK);
+    assert_int_equal(seen, 1);
+    assert_int_equal(coord_pair_seen(c, u3, &seen), CC_OK);
+    assert_int_equal(seen, 0);
+    assert_int_equal(coord_quota_confirm(c, h2), CC_OK);
+    assert_int_equal(coord_quota_confirm(c, h1), CC_E_NOTFOUND);
+    coord_counts k;
+    assert_int_equal(coord_get_counts(c, &k), CC_OK);
+    assert_int_equal(k.reservations, 0);
+    assert_int_equal(k.confirmed, 1);
+    check_counts(&c, dir, &o, "recover held");
+    coord_close(c);
+}
+
 typedef struct pairrec {
     uint32_t query;
     uint8_t uid[16], content[16];
@@ -1232,6 +1453,7 @@ typedef struct m_unit {
 typedef struct m_res {
     int live; /* in the table (not confirmed, released or swept) */
     int confirmed;
+    int held; /* made by coord_quota_hold and not assigned yet: no query, no place */
     uint32_t query;
     int64_t expires;
     int uid_set;
@@ -1305,7 +1527,9 @@ static void m_end(model *m, uint64_t id, int confirm, int keep_pair)
         else
             m_del_claim(m, cl);
     }
-    m->resv[r->query]--;
+    assert_true(!(confirm && r->held));
+    if (!r->held)
+        m->resv[r->query]--;
     r->live = 0;
     if (confirm) {
         m->conf[r->query]++;
@@ -1409,6 +1633,22 @@ static uint64_t pool_phash(int i)
     return h;
 }
 
+/* quota_pick in the model: the rarest of ids with room (ties: lowest id), -1 when all are full. */
+static int m_pick(const model *m, const uint32_t *ids, int n)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        uint32_t q = ids[i];
+        uint64_t cnt = m->conf[q] + m->resv[q];
+        if (cnt >= M_CAP)
+            continue;
+        if (best < 0 || cnt < m->conf[ids[best]] + m->resv[ids[best]] ||
+            (cnt == m->conf[ids[best]] + m->resv[ids[best]] && q < ids[best]))
+            best = i;
+    }
+    return best;
+}
+
 static void test_model_random(void **state)
 {
     (void)state;
@@ -1429,8 +1669,8 @@ static void test_model_random(void **state)
     int n_ops = 20000;
     int hist[20] = {0};
     /* outcomes by call: unit claim, unit progress/done/fail, reserve, near claim, claim,
-     * confirm, set uid */
-    int tally[7][CC_STATUS_COUNT] = {{0}};
+     * confirm, set uid, hold, assign */
+    int tally[9][CC_STATUS_COUNT] = {{0}};
     uint64_t rec_conf = 0, rec_rel = 0;
     int rebuilds = 0;
     for (int step = 0; step < n_ops; step++) {
@@ -1530,39 +1770,58 @@ static void test_model_random(void **state)
             }
             assert_int_equal(coord_units_requeue_dead(c, &n), CC_OK);
             assert_int_equal(n, nm);
-        } else if (op <= 6) { /* reserve */
-            uint32_t ids[3], picked;
+        } else if (op <= 6) { /* reserve (op 4), hold (op 5), assign a recent one (op 6) */
+            uint32_t ids[3], picked = 0;
             int n = 1 + rndn(3);
             for (int i = 0; i < n; i++) /* a few hot queries fill up; the rest have room */
                 ids[i] = (uint32_t)(rndn(2) ? rndn(M_HOT) : rndn(M_QUERIES));
             m_sweep(m);
-            int best = -1;
-            for (int i = 0; i < n; i++) {
-                uint32_t q = ids[i];
-                uint64_t cnt = m->conf[q] + m->resv[q];
-                if (cnt >= M_CAP)
-                    continue;
-                if (best < 0 || cnt < m->conf[ids[best]] + m->resv[ids[best]] ||
-                    (cnt == m->conf[ids[best]] + m->resv[ids[best]] && q < ids[best]))
-                    best = i;
-            }
+            int best = m_pick(m, ids, n);
             uint64_t r;
-            st = coord_quota_reserve(c, ids, (size_t)n, &picked, &r);
-            tally[2][st]++;
-            if (best < 0) {
-                assert_int_equal(st, CC_E_LIMIT);
+            if (op == 6) {
+                uint64_t id = m->next_res > 4 ? m->next_res - 1 - (uint64_t)rndn(4) : 1;
+                m_res *mr = &m->res[id];
+                st = coord_quota_assign(c, id, ids, (size_t)n, &picked);
+                tally[8][st]++;
+                if (!mr->live) {
+                    assert_int_equal(st, CC_E_NOTFOUND);
+                } else if (!mr->held) {
+                    assert_int_equal(st, CC_E_EXISTS);
+                } else if (best < 0) {
+                    assert_int_equal(st, CC_E_LIMIT);
+                } else {
+                    if (st != CC_OK)
+                        fail_msg("%s: assign %s %s", where, cc_status_str(st), cc_errmsg());
+                    assert_int_equal(picked, ids[best]);
+                    mr->held = 0;
+                    mr->query = picked;
+                    m->resv[picked]++;
+                }
             } else {
-                if (st != CC_OK)
-                    fail_msg("%s: reserve %s %s", where, cc_status_str(st), cc_errmsg());
-                assert_int_equal(picked, ids[best]);
-                assert_int_equal(r, m->next_res);
-                m_res *mr = &m->res[m->next_res++];
-                memset(mr, 0, sizeof *mr);
-                mr->live = 1;
-                mr->query = picked;
-                mr->expires = now_v + M_RES_MS;
-                snprintf(mr->worker, sizeof mr->worker, "%s", m->worker);
-                m->resv[picked]++;
+                int hold = op == 5;
+                if (hold)
+                    st = coord_quota_hold(c, &r);
+                else
+                    st = coord_quota_reserve(c, ids, (size_t)n, &picked, &r);
+                tally[hold ? 7 : 2][st]++;
+                if (!hold && best < 0) {
+                    assert_int_equal(st, CC_E_LIMIT);
+                } else {
+                    if (st != CC_OK)
+                        fail_msg("%s: reserve %s %s", where, cc_status_str(st), cc_errmsg());
+                    assert_int_equal(r, m->next_res);
+                    m_res *mr = &m->res[m->next_res++];
+                    memset(mr, 0, sizeof *mr);
+                    mr->live = 1;
+                    mr->held = hold;
+                    mr->expires = now_v + M_RES_MS;
+                    snprintf(mr->worker, sizeof mr->worker, "%s", m->worker);
+                    if (!hold) {
+                        assert_int_equal(picked, ids[best]);
+                        mr->query = picked;
+                        m->resv[picked]++;
+                    }
+                }
             }
         } else if (op <= 9) { /* claims */
             /* a burst of claims under one recent reservation (reaches the claim limit) */
@@ -1628,7 +1887,9 @@ static void test_model_random(void **state)
             if (op == 10) {
                 st = coord_quota_confirm(c, id);
                 tally[5][st]++;
-                if (mr->live) {
+                if (mr->live && mr->held) {
+                    assert_int_equal(st, CC_E_INVAL);
+                } else if (mr->live) {
                     assert_int_equal(st, CC_OK);
                     m_end(m, id, 1, 0);
                 } else {
@@ -1666,7 +1927,8 @@ static void test_model_random(void **state)
             uint32_t q = (uint32_t)rndn(M_QUERIES);
             uint64_t conf, resv, live = 0;
             for (uint64_t id = 1; id < m->next_res; id++)
-                live += m->res[id].live && m->res[id].query == q && m->res[id].expires > now_v;
+                live += m->res[id].live && !m->res[id].held && m->res[id].query == q &&
+                        m->res[id].expires > now_v;
             assert_int_equal(coord_quota_get(c, q, &conf, &resv), CC_OK);
             assert_int_equal(conf, m->conf[q]);
             assert_int_equal(resv, live);
@@ -1691,8 +1953,8 @@ static void test_model_random(void **state)
                 m_res *mr = &m->res[id];
                 if (!mr->live || strcmp(mr->worker, m->worker) != 0)
                     continue;
-                int in = 0;
-                for (int i = 0; i < n && mr->uid_set; i++)
+                int in = 0; /* a held one is released even when listed */
+                for (int i = 0; i < n && mr->uid_set && !mr->held; i++)
                     in |= memcmp(uids[i], mr->uid, 16) == 0;
                 m_end(m, id, in, 0);
                 if (in)
@@ -1770,7 +2032,9 @@ static void test_model_random(void **state)
         {1, CC_E_NOTFOUND}, {2, CC_OK},         {2, CC_E_LIMIT},    {3, CC_OK},
         {3, CC_E_EXISTS},   {3, CC_E_NOTFOUND}, {3, CC_E_LIMIT},    {4, CC_OK},
         {4, CC_E_EXISTS},   {4, CC_E_NOTFOUND}, {4, CC_E_LIMIT},    {5, CC_OK},
-        {5, CC_E_NOTFOUND}, {6, CC_OK},         {6, CC_E_NOTFOUND},
+        {5, CC_E_NOTFOUND}, {6, CC_OK},         {6, CC_E_NOTFOUND}, {5, CC_E_INVAL},
+        {7, CC_OK},         {8, CC_OK},         {8, CC_E_LIMIT},    {8, CC_E_EXISTS},
+        {8, CC_E_NOTFOUND},
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (tally[need[i].kind][need[i].st] == 0)
@@ -1887,6 +2151,19 @@ static void test_bench(void **state)
         assert_int_equal(coord_quota_confirm(c, r), CC_OK);
     }
     double t_small = mono() - t0;
+    /* the pipeline's two phases: hold + claim, then assign + confirm */
+    t0 = mono();
+    for (int i = 0; i < 20000; i++) {
+        uint32_t qq = (uint32_t)(NQ + 20000 + i);
+        uint64_t r;
+        uint8_t uid[16];
+        key16(uid, 0x78, (uint64_t)i);
+        assert_int_equal(coord_quota_hold(c, &r), CC_OK);
+        assert_int_equal(coord_claim(c, COORD_NS_PAIR, uid, r), CC_OK);
+        assert_int_equal(coord_quota_assign(c, r, &qq, 1, &qq), CC_OK);
+        assert_int_equal(coord_quota_confirm(c, r), CC_OK);
+    }
+    double t_two = mono() - t0;
     /* near claims against ~100K stored hashes (reserve / near claim / release) */
     double t_near = 0;
     int dups = 0;
@@ -1917,6 +2194,7 @@ static void test_bench(void **state)
                   "near claim, confirm): %.1f us/cycle\n",
                   N, t_full / N * 1e6);
     print_message("bench: reserve + claim + confirm: %.1f us/cycle\n", t_small / 20000 * 1e6);
+    print_message("bench: hold + claim + assign + confirm: %.1f us/cycle\n", t_two / 20000 * 1e6);
     print_message("bench: rebuild of %d pairs: %.2f s (%.1f us/pair)\n", N, t_rb, t_rb / N * 1e6);
     print_message("bench: near claim with %" PRIu64 " stored hashes: %.1f us (%d dups)\n",
                   k.claims[COORD_NS_NEAR], t_near / 10000 * 1e6, dups);
@@ -1956,6 +2234,9 @@ int main(void)
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_near),
         cmocka_unit_test(test_recover),
+        cmocka_unit_test(test_hold_assign),
+        cmocka_unit_test(test_hold_expiry),
+        cmocka_unit_test(test_recover_held),
         cmocka_unit_test(test_rebuild),
         cmocka_unit_test(test_map_growth),
         cmocka_unit_test(test_threads),
