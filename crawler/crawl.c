@@ -557,6 +557,7 @@ static cc_status apply_ready(crawl *cr, item *it)
     cc_status ast = coord_quota_assign(cr->c, it->res, it->qids, it->n_qids, &it->picked);
     if (ast == CC_E_LIMIT) {
         s->query_full++;
+        s->query_full_after_fetch++;
         item_release(cr, it, 0);
         return cr->fatal;
     }
@@ -1373,10 +1374,11 @@ cc_status crawl_stats_write_json(const crawl_stats *s, const char *path)
         s->written);
     put(&ot,
         "  \"skipped\": {\"no_query\": %" PRIu64 ", \"duplicate_pair\": %" PRIu64
-        ", \"query_full\": %" PRIu64 ", \"duplicate_content\": %" PRIu64
-        ", \"near_duplicate\": %" PRIu64 ", \"abandoned\": %" PRIu64 "},\n",
-        s->no_query, s->duplicate_pair, s->query_full, s->duplicate_content, s->near_duplicate,
-        s->abandoned);
+        ", \"query_full\": %" PRIu64 ", \"query_full_after_fetch\": %" PRIu64
+        ", \"duplicate_content\": %" PRIu64 ", \"near_duplicate\": %" PRIu64
+        ", \"abandoned\": %" PRIu64 "},\n",
+        s->no_query, s->duplicate_pair, s->query_full, s->query_full_after_fetch,
+        s->duplicate_content, s->near_duplicate, s->abandoned);
     put(&ot, "  \"text\": {");
     const char *sep = "";
     for (int i = 1; i < TEXT_R_COUNT; i++) {

@@ -74,8 +74,8 @@ void crawl_opts_default(crawl_opts *o);
  *   candidates = written + no_query + sum(text[1..]) + duplicate_pair + query_full
  *              + sum(fetch[not ok]) + sum(image[1..]) + duplicate_content + near_duplicate
  *              + abandoned
- * and fetch[FETCH_OK] = sum(image[1..]) + duplicate_content + near_duplicate + written
- *                       + (abandoned after the fetch). */
+ * and fetch[FETCH_OK] = sum(image[1..]) + query_full_after_fetch + duplicate_content
+ *                       + near_duplicate + written + (abandoned after the fetch). */
 typedef struct crawl_stats {
     uint64_t candidates; /* (image URL, text) candidates the sources gave */
     uint64_t written; /* pairs committed to a shard and confirmed in this run */
@@ -83,6 +83,8 @@ typedef struct crawl_stats {
     uint64_t text[TEXT_R_COUNT]; /* caption rejected, by text_reason (text[0] unused) */
     uint64_t duplicate_pair; /* the pair (image URL, text) was seen before */
     uint64_t query_full; /* every matched query is at its cap */
+    uint64_t query_full_after_fetch; /* of query_full: fetched, but every matched query filled
+                                        up before the item's turn (coord_quota_assign) */
     uint64_t fetch[FETCH_OUTCOME_COUNT]; /* image fetches by outcome, ok included */
     uint64_t image[IMG_R_COUNT]; /* image rejected, by img_reason (image[0] unused) */
     uint64_t duplicate_content; /* the same image bytes as a stored pair */

@@ -101,12 +101,11 @@ total = (s["written"] + sk["no_query"] + sk["duplicate_pair"] + sk["query_full"]
          sum(s["image"].values()))
 assert total == s["candidates"], "stats do not add up: %d != %d" % (total, s["candidates"])
 # A fetched item whose matched queries filled up before its turn (coord_quota_assign) counts in
-# query_full, as do candidates that found no room before the fetch; stats.json does not split
-# them, so fetch ok lies between the two bounds.
+# query_full and in its part query_full_after_fetch.
+assert sk["query_full_after_fetch"] <= sk["query_full"]
 after = s["written"] + sum(s["image"].values()) + sk["duplicate_content"] + sk["near_duplicate"] + \
-    sk["abandoned"]
-assert after <= s["fetch"]["ok"] <= after + sk["query_full"], "fetch ok does not add up: %d not in [%d, %d]" % (
-    s["fetch"]["ok"], after, after + sk["query_full"])
+    sk["abandoned"] + sk["query_full_after_fetch"]
+assert s["fetch"]["ok"] == after, "fetch ok does not add up: %d != %d" % (s["fetch"]["ok"], after)
 assert s["units"]["left"] == 0
 print(len(recs), checked)
 EOF
