@@ -98,10 +98,13 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# Long crash campaign (kill -9 at random points, many rounds).
+# Long crash campaigns (kill -9 at random points): the shard writer (many rounds), then
+# `clipcrawl crawl` (FAULT_KILLS kills and restarts, compared with a clean crawl).
 FAULT_ROUNDS ?= 300
+FAULT_KILLS ?= 20
 fault: all
 	@bash tests/fault/crash_campaign.sh $(BUILD) $(FAULT_ROUNDS)
+	@bash tests/fault/crawl_campaign.sh $(BUILD) $(FAULT_KILLS)
 
 bench:
 	@bash ops/deps.sh --bench
