@@ -67,24 +67,7 @@ static void print_summary(const char *out, const crawl_stats *s)
     printf("skipped: %" PRIu64 " no query, %" PRIu64 " duplicate pair, %" PRIu64
            " query full, %" PRIu64 " duplicate content, %" PRIu64 " near-duplicate\n",
            s->no_query, s->duplicate_pair, s->query_full, s->duplicate_content, s->near_duplicate);
-    const char *sep = "rejected:";
-    for (int i = 1; i < TEXT_R_COUNT; i++)
-        if (s->text[i]) {
-            printf("%s caption %s %" PRIu64, sep, text_reason_name((text_reason)i), s->text[i]);
-            sep = ",";
-        }
-    for (int i = 1; i < FETCH_OUTCOME_COUNT; i++)
-        if (s->fetch[i]) {
-            printf("%s fetch %s %" PRIu64, sep, fetch_outcome_name((fetch_outcome)i), s->fetch[i]);
-            sep = ",";
-        }
-    for (int i = 1; i < IMG_R_COUNT; i++)
-        if (s->image[i]) {
-            printf("%s image %s %" PRIu64, sep, img_reason_name((img_reason)i), s->image[i]);
-            sep = ",";
-        }
-    if (sep[0] == ',')
-        printf("\n");
+    cli_print_rejects(s->text, s->fetch, s->image);
 }
 
 typedef struct seed_vec {

@@ -2,12 +2,14 @@
 #include "cli/filter_flags.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "crawler/fetch.h"
 
 const char cli_filter_usage[] =
     "Image and text filters (the same flags as `clipcrawl crawl`):\n"
@@ -183,4 +185,35 @@ int cli_filter_flags_parse(cli_filter_flags *f, int c, const char *arg, char *er
 bad_size:
     snprintf(err, cap, "--resize needs a number of pixels in 0..16384");
     return -1;
+}
+
+void cli_print_rejects(const uint64_t *text, const uint64_t *fetch, const uint64_t *image)
+{
+    uint64_t n = 0;
+    for (int i = 1; i < TEXT_R_COUNT; i++)
+        n += text[i];
+    for (int i = 1; fetch && i < FETCH_OUTCOME_COUNT; i++)
+        n += fetch[i];
+    for (int i = 1; i < IMG_R_COUNT; i++)
+        n += image[i];
+    if (n == 0)
+        return;
+    printf("rejected %" PRIu64 ":", n);
+    const char *sep = " ";
+    for (int i = 1; i < TEXT_R_COUNT; i++)
+        if (text[i]) {
+            printf("%scaption %s %" PRIu64, sep, text_reason_name((text_reason)i), text[i]);
+            sep = ", ";
+        }
+    for (int i = 1; fetch && i < FETCH_OUTCOME_COUNT; i++)
+        if (fetch[i]) {
+            printf("%sfetch %s %" PRIu64, sep, fetch_outcome_name((fetch_outcome)i), fetch[i]);
+            sep = ", ";
+        }
+    for (int i = 1; i < IMG_R_COUNT; i++)
+        if (image[i]) {
+            printf("%simage %s %" PRIu64, sep, img_reason_name((img_reason)i), image[i]);
+            sep = ", ";
+        }
+    printf("\n");
 }

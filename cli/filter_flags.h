@@ -78,4 +78,9 @@ int cli_filter_flags_parse(cli_filter_flags *f, int c, const char *arg, char *er
 
 void cli_filter_flags_free(cli_filter_flags *f);
 
+/* Prints one line "rejected N: caption R n, fetch O n, image R n, ..." to stdout with every nonzero
+ * count (index 0, the OK slot, skipped); nothing when all are zero. fetch (FETCH_OUTCOME_COUNT
+ * counts) may be NULL. Shared by `shards pack` and `crawl`. */
+void cli_print_rejects(const uint64_t *text, const uint64_t *fetch, const uint64_t *image);
+
 #endif

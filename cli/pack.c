@@ -374,26 +374,7 @@ static cc_status remember_item(pack_state *s, const pack_item *it, uint64_t inde
 
 static void print_reasons(const pack_counts *pc)
 {
-    uint64_t nt = 0, ni = 0;
-    for (int i = 1; i < TEXT_R_COUNT; i++)
-        nt += pc->text[i];
-    for (int i = 1; i < IMG_R_COUNT; i++)
-        ni += pc->image[i];
-    if (nt + ni == 0)
-        return;
-    printf("rejected %" PRIu64 ":", nt + ni);
-    const char *sep = " ";
-    for (int i = 1; i < TEXT_R_COUNT; i++)
-        if (pc->text[i]) {
-            printf("%scaption %s %" PRIu64, sep, text_reason_name((text_reason)i), pc->text[i]);
-            sep = ", ";
-        }
-    for (int i = 1; i < IMG_R_COUNT; i++)
-        if (pc->image[i]) {
-            printf("%simage %s %" PRIu64, sep, img_reason_name((img_reason)i), pc->image[i]);
-            sep = ", ";
-        }
-    printf("\n");
+    cli_print_rejects(pc->text, NULL, pc->image);
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
