@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|fetch|all] [options]
-# The optional second argument picks the benchmark (default all: shards, image, match, then fetch);
+# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|fetch|crawl|all] [options]
+# The optional second argument picks the benchmark (default all: shards, image, match, fetch, then
+# crawl);
 # options go to the one picked (with all, to bench_shards as before, e.g. --reps 9).
 #   shards  builds the input images once into BUILD/bench/images with mkimages (2000 JPEGs,
 #           256-512 px, fixed seed), then runs bench_shards on them: 10000 records (each image
@@ -15,12 +16,17 @@
 #   fetch   bench/fetch.sh BUILD [--reps R]: clipcrawl fetch on 20,000 small files from nginx on
 #           loopback against curl --parallel and aria2c, 64 in flight, figures in
 #           BUILD/bench/fetch.json (see bench/fetch.sh).
+#   crawl   bench/crawl.sh BUILD [--reps R] [--no-web] [PAIRS...]: clipcrawl crawl (search and web
+#           sources) end to end on the fixture web of 10,000 and 100,000 pairs (mkweb) from nginx on
+#           loopback, politeness off, against clipcrawl fetch and curl --parallel on the same image
+#           URLs: pairs/s, pairs per CPU-second, peak RSS and its ratio between the sizes; table in
+#           BUILD/bench/crawl-bench.txt, figures in BUILD/bench/crawl.json (see bench/crawl.sh).
 set -euo pipefail
-BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|fetch|all] [options]}
+BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|fetch|crawl|all] [options]}
 shift
 WHICH=all
 case ${1:-} in
-shards | image | match | fetch | all)
+shards | image | match | fetch | crawl | all)
   WHICH=$1
   shift
   ;;
@@ -60,10 +66,12 @@ shards) run_shards "$@" ;;
 image) bash "$HERE/image.sh" "$BUILD" "$@" ;;
 match) bash "$HERE/match.sh" "$BUILD" "$@" ;;
 fetch) bash "$HERE/fetch.sh" "$BUILD" "$@" ;;
+crawl) bash "$HERE/crawl.sh" "$BUILD" "$@" ;;
 all)
   run_shards "$@"
   bash "$HERE/image.sh" "$BUILD"
   bash "$HERE/match.sh" "$BUILD"
   bash "$HERE/fetch.sh" "$BUILD"
+  bash "$HERE/crawl.sh" "$BUILD"
   ;;
 esac
