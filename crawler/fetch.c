@@ -177,7 +177,6 @@ struct fetch_engine {
     struct curl_slist *accept[FETCH_KIND_COUNT];
     ssrf_policy *own_ssrf;
     const ssrf_policy *ssrf;
-    int have_allow_nets; /* 1 when ports are only checked at connect time for names */
     CURLM *multi;
     CURLSH *share;
     pthread_mutex_t share_lock;
@@ -531,8 +530,7 @@ static cc_status item_route(fetch_engine *e, item *it, int front)
             finish(e, it, FETCH_SSRF_BLOCKED, it->detail);
             return CC_OK;
         }
-    } else if (!e->have_allow_nets &&
-               ssrf_check_ip(e->ssrf, "93.184.216.34", p.port) == SSRF_PORT) {
+    } else if (ssrf_policy_net_count(e->ssrf) == 0 && !ssrf_policy_port_allowed(e->ssrf, p.port)) {
         snprintf(it->detail, sizeof it->detail, "port %d not allowed", p.port);
         finish(e, it, FETCH_SSRF_BLOCKED, it->detail);
         return CC_OK;
@@ -1410,8 +1408,6 @@ cc_status fetch_engine_new(const fetch_opts *opts, fetch_engine **out)
         CC_TRY_GOTO(st, ssrf_policy_new(&e->own_ssrf), fail);
         e->ssrf = e->own_ssrf;
     }
-    /* With an allowed network, a name on an odd port may still resolve into it. */
-    e->have_allow_nets = ssrf_policy_net_count(e->ssrf) > 0;
     e->multi = curl_multi_init();
     e->share = curl_share_init();
     if (!e->multi || !e->share) {

@@ -165,13 +165,20 @@ cc_status ssrf_policy_allow_port(ssrf_policy *p, int port)
 {
     CC_CHECK(p != NULL, CC_E_INVAL, "ssrf_policy_allow_port: NULL policy");
     CC_CHECK(port >= 1 && port <= 65535, CC_E_INVAL, "allowed port %d: must be 1..65535", port);
-    for (size_t i = 0; i < p->nports; i++)
-        if (p->ports[i] == port)
-            return CC_OK;
+    if (ssrf_policy_port_allowed(p, port))
+        return CC_OK;
     CC_CHECK(p->nports < SSRF_MAX_PORTS, CC_E_LIMIT, "allowed port %d: more than %d ports", port,
              SSRF_MAX_PORTS);
     p->ports[p->nports++] = port;
     return CC_OK;
+}
+
+int ssrf_policy_port_allowed(const ssrf_policy *p, int port)
+{
+    for (size_t i = 0; p != NULL && i < p->nports; i++)
+        if (p->ports[i] == port)
+            return 1;
+    return 0;
 }
 
 void ssrf_policy_clear_ports(ssrf_policy *p)
@@ -244,10 +251,7 @@ static ssrf_verdict check_addr(const ssrf_policy *p, int family, const uint8_t *
             : in_table(v6_refused, sizeof v6_refused / sizeof v6_refused[0], a) ||
                   (wrapped && in_table(v4_refused, sizeof v4_refused / sizeof v4_refused[0], v4)))
         return SSRF_SPECIAL_ADDR;
-    for (size_t i = 0; i < p->nports; i++)
-        if (p->ports[i] == port)
-            return SSRF_OK;
-    return SSRF_PORT;
+    return ssrf_policy_port_allowed(p, port) ? SSRF_OK : SSRF_PORT;
 }
 
 ssrf_verdict ssrf_check(const ssrf_policy *p, const struct sockaddr *sa, size_t len)

@@ -64,6 +64,10 @@ void ssrf_policy_clear_ports(ssrf_policy *p);
  * allow-list before DNS only when there are none: no address could then make it acceptable). */
 size_t ssrf_policy_net_count(const ssrf_policy *p);
 
+/* 1 when port is on the allow-list (an address outside the allowed networks may be reached on
+ * it), else 0; 0 for a NULL policy. */
+int ssrf_policy_port_allowed(const ssrf_policy *p, int port);
+
 /* The verdict for connecting to sa (struct sockaddr_in or sockaddr_in6, len bytes). */
 ssrf_verdict ssrf_check(const ssrf_policy *p, const struct sockaddr *sa, size_t len);
 
