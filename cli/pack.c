@@ -301,18 +301,6 @@ static int split_line(char *line, char **path, char **caption)
     return 0;
 }
 
-/* The uid names the pair: the same file with the same caption is the same pair. */
-static cc_status pair_uid(const char *path, const char *caption, uint8_t uid[16])
-{
-    cc_hasher *h;
-    CC_TRY(cc_hasher_new(&h));
-    cc_hasher_update(h, path, strlen(path) + 1);
-    cc_hasher_update(h, caption, strlen(caption));
-    cc_hash128_to_bytes(cc_hasher_digest(h), uid);
-    cc_hasher_free(h);
-    return CC_OK;
-}
-
 /* ---- dedupe state -------------------------------------------------------------------------- */
 
 typedef struct pack_state {
@@ -419,7 +407,7 @@ static long read_batch(pack_run *r, size_t *n_out)
             return -1;
         }
         uint8_t uid[16];
-        if (pair_uid(path, caption, uid) != CC_OK) {
+        if (shard_pair_uid(path, caption, uid) != CC_OK) {
             cli_fail(r->cmd, CC_E_NOMEM);
             return -1;
         }

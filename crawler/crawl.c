@@ -389,17 +389,6 @@ static void image_done(void *user, const fetch_result *r)
 /* ---- candidates ---------------------------------------------------------------------------- */
 
 /* The uid names the pair, as `shards pack` does: XXH3-128 of the image URL, a NUL, the text. */
-static cc_status pair_uid(const char *url, const char *text, uint8_t uid[16])
-{
-    cc_hasher *h;
-    CC_TRY(cc_hasher_new(&h));
-    cc_hasher_update(h, url, strlen(url) + 1);
-    cc_hasher_update(h, text, strlen(text));
-    cc_hash128_to_bytes(cc_hasher_digest(h), uid);
-    cc_hasher_free(h);
-    return CC_OK;
-}
-
 static int query_full(crawl *cr, uint32_t q)
 {
     uint64_t conf = 0, resv = 0;
@@ -464,7 +453,7 @@ static cc_status feed_one(crawl *cr, crawl_unit *un, size_t i, int *fr)
         return CC_OK;
     }
     uint8_t uid[16];
-    CC_TRY(pair_uid(c_url, tr.text, uid));
+    CC_TRY(shard_pair_uid(c_url, tr.text, uid));
     int seen = 0;
     CC_TRY(coord_pair_seen(cr->c, uid, &seen));
     if (seen) {

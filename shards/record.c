@@ -47,6 +47,17 @@ const char *shard_image_ext(uint8_t format)
     }
 }
 
+cc_status shard_pair_uid(const char *source, const char *caption, uint8_t uid[16])
+{
+    cc_hasher *h;
+    CC_TRY(cc_hasher_new(&h));
+    cc_hasher_update(h, source, strlen(source) + 1);
+    cc_hasher_update(h, caption, strlen(caption));
+    cc_hash128_to_bytes(cc_hasher_digest(h), uid);
+    cc_hasher_free(h);
+    return CC_OK;
+}
+
 cc_status shard_codec_new(int zstd_level, shard_codec **out)
 {
     shard_codec *c = calloc(1, sizeof *c);

@@ -65,6 +65,11 @@ typedef struct shard_record {
 /* File extension of a format ("jpg", "png", "webp", "bin"). */
 const char *shard_image_ext(uint8_t format);
 
+/* The uid of a pair: XXH3-128 of source (the image URL, or the file path for packed files), a NUL,
+ * then caption. The same image with the same caption is the same pair, whichever command stored
+ * it. CC_E_NOMEM. */
+cc_status shard_pair_uid(const char *source, const char *caption, uint8_t uid[16]);
+
 /* ---- record codec -------------------------------------------------------------------------- */
 
 /* Encodes and decodes record values (the bytes stored under each index key). Metadata is zstd-
