@@ -29,7 +29,7 @@
  *   - Patterns: an empty allow or disallow value is ignored. A value that starts with neither
  *     '/' nor '*' gets a '/' in front ("Disallow: private/" means "/private/"). Only a final '$'
  *     anchors; a '$' elsewhere is literal. Patterns and paths go through one percent-encoding
- *     normalization (pct_normalize), the canonical form of crawler/url.h: hex upper-case,
+ *     normalization (url_percent_normalize), the canonical form of crawler/url.h: hex upper-case,
  *     escapes of unreserved characters decoded, bytes outside printable ASCII and
  *     space " < > ` { } | ^ encoded, a '%' without two hex digits written "%25". So "%7e" is
  *     "~", "é" is "%C3%A9", and "%2F" stays distinct from "/".
@@ -61,6 +61,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "crawler/url.h"
 
 #define ROBOTS_LINE_MAX (16u * 1024) /* bytes of one line that are read */
 #define ROBOTS_DELAY_MAX 86400.0 /* largest crawl-delay kept, seconds */
@@ -112,67 +113,6 @@ static const struct {
 
 /* ---- percent-encoding ---------------------------------------------------------------------- */
 
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int is_unreserved(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-static int must_encode(unsigned char c)
-{
-    return c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '`' || c == '{' ||
-           c == '}' || c == '|' || c == '^';
-}
-
-static char *put_escape(char *o, unsigned char c)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    o[0] = '%';
-    o[1] = hex[c >> 4];
-    o[2] = hex[c & 15];
-    return o + 3;
-}
-
-/* Writes the canonical percent-encoding of in[0..n) to out (room for 3n bytes) and returns the
- * number of bytes written. Idempotent: normalizing the output again gives the same bytes. */
-static size_t pct_normalize(const unsigned char *in, size_t n, char *out)
-{
-    char *o = out;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = in[i];
-        if (c == '%') {
-            int hi = i + 2 < n ? hex_val(in[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_val(in[i + 2]) : -1;
-            if (hi >= 0 && lo >= 0) {
-                unsigned char v = (unsigned char)(hi << 4 | lo);
-                if (is_unreserved(v))
-                    *o++ = (char)v;
-                else
-                    o = put_escape(o, v);
-                i += 2;
-            } else {
-                o = put_escape(o, '%');
-            }
-        } else if (must_encode(c)) {
-            o = put_escape(o, c);
-        } else {
-            *o++ = (char)c;
-        }
-    }
-    return (size_t)(o - out);
-}
-
 /* The set of bytes in s[0..n), '*' left out, as 128 bits. Normalized text is printable ASCII,
  * so the set is exact: a rule that needs a byte the path lacks cannot match, which rejects most
  * rules with two ANDs before any memcmp or memmem. */
@@ -220,7 +160,7 @@ static cc_status set_add(rule_set *s, const char *v, size_t vn, int allow)
     char *start = (char *)s->text.data + s->text.len, *o = start;
     if (v[0] != '/' && v[0] != '*')
         *o++ = '/';
-    o += pct_normalize((const unsigned char *)v, vn, o);
+    o += url_percent_normalize(v, vn, o);
     rule r;
     r.off = (uint32_t)s->text.len;
     r.len = (uint32_t)(o - start);
@@ -629,7 +569,7 @@ int robots_is_allowed(const robots *r, const char *path_query)
     size_t m = 0;
     if (path_query[0] != '/') /* the contract says it starts with '/'; be safe if not */
         q[m++] = '/';
-    m += pct_normalize((const unsigned char *)path_query, n, q + m);
+    m += url_percent_normalize(path_query, n, q + m);
     q[m] = '\0';
     int allowed = decide(r, q, m);
     if (q != stack)

@@ -206,6 +206,14 @@ static void percent_copy(sbuf *o, const char *s, size_t n, int path)
     }
 }
 
+size_t url_percent_normalize(const char *in, size_t n, char *out)
+{
+    sbuf o;
+    sb_init(&o, out, 3 * n + 1);
+    percent_copy(&o, in, n, 0);
+    return o.len;
+}
+
 /* Appends the path p[0..n) (p[0] == '/', already under the percent rules) with its "." and ".."
  * segments removed (RFC 3986 §5.2.4, segment by segment: ".." drops the last segment written;
  * a path ending in "." or ".." keeps its trailing '/'). */

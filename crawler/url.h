@@ -58,6 +58,12 @@ cc_status url_resolve(const char *base, const char *ref, char *out, size_t cap);
  * is not canonical. parts->path_query points into url. */
 cc_status url_split(const char *url, url_parts *parts);
 
+/* Writes in[0..n) under the percent rules above (escapes of unreserved characters decoded, other
+ * escapes upper-cased, a '%' that starts no escape and the bytes that must be encoded written as
+ * escapes) to out, which has room for 3n + 1 bytes, NUL-terminates it, and returns its length
+ * (NUL excluded). Idempotent. robots.txt rules and paths are compared in this form. */
+size_t url_percent_normalize(const char *in, size_t n, char *out);
+
 /* The authority key of a canonical URL, "scheme://host:port" with the port always written
  * (robots.txt is per authority). CC_E_FORMAT, CC_E_LIMIT. */
 cc_status url_authority(const char *url, char *out, size_t cap);
