@@ -9,14 +9,15 @@ PY      := /usr/bin/python3
 PKGS     := lmdb libzstd libxxhash
 CPPFLAGS += -I. -D_GNU_SOURCE -I/usr/include/libxml2
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread -fno-strict-aliasing -fopenmp
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread
+# The trainer: OpenMP (-fopenmp) and BLAS (OpenBLAS, cblas.h).
 # -lcld2 is C++ (filters/lang_cld2.cc is our C shim over it), hence -lstdc++.
-LDLIBS   += -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -ljansson -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
+LDLIBS   += -lopenblas -fopenmp -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -ljansson -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
 
 LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c) \
-            $(wildcard query_lists/*.c) $(wildcard crawler/*.c)
+            $(wildcard query_lists/*.c) $(wildcard crawler/*.c) $(wildcard trainer/*.c)
 LIB_CXX  := $(wildcard filters/*.cc)
 CLI_SRC  := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -8,6 +8,8 @@ PKGS=(
   liblmdb-dev lmdb-utils libzstd-dev zstd libxxhash-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev libcld2-dev
   libxml2-dev libbz2-dev libcurl4-openssl-dev libjansson-dev
+  # The trainer: BLAS for its matrix products; L-BFGS for the linear probe.
+  libopenblas-dev liblbfgs-dev
   # Loopback servers for the crawler's tests and the fixture web (nginx), curl's and wget's
   # command-line tools (test clients, the fixture web's WARC), aria2 (bench/fetch's second peer).
   nginx-light curl wget aria2
