@@ -23,6 +23,8 @@ int cli_queries(int argc, char **argv);
 int cli_fetch(int argc, char **argv);
 /* `clipcrawl crawl` (cli/crawl.c). */
 int cli_crawl(int argc, char **argv);
+/* `clipcrawl tokenizer train|encode|stat` (cli/tokenizer.c). */
+int cli_tokenizer(int argc, char **argv);
 
 /* Calls fn for every record of every shard in m, in manifest and index order (cli/walk.c). fn
  * returning nonzero stops the walk and is returned; shard errors are printed (cli_fail) and

@@ -22,6 +22,8 @@ static const char usage[] =
     "             (clipcrawl fetch --help)\n"
     "  crawl      crawl image-text pairs for a query list into shards, resumable\n"
     "             (clipcrawl crawl --help)\n"
+    "  tokenizer  train, apply and inspect the trainer's BPE tokenizer\n"
+    "             (clipcrawl tokenizer --help)\n"
     "\n"
     "options:\n"
     "  -q, --quiet     errors only\n"
@@ -137,6 +139,8 @@ int main(int argc, char **argv)
         return cli_fetch(argc - i, argv + i);
     if (!strcmp(cmd, "crawl"))
         return cli_crawl(argc - i, argv + i);
+    if (!strcmp(cmd, "tokenizer"))
+        return cli_tokenizer(argc - i, argv + i);
     fprintf(stderr, "clipcrawl: unknown command '%s' (try clipcrawl --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }
