@@ -18,6 +18,7 @@ void coord_opts_default(coord_opts *o)
     o->max_deliveries = 5;
     o->near_distance = 4;
     o->worker = "local";
+    o->frontier_max = COORD_FRONTIER_MAX_DEFAULT;
 }
 
 int64_t coord_now_ms(void)
@@ -64,6 +65,8 @@ cc_status coord_head_init(coord *c, const coord_vtable *vt, const coord_opts *o)
     memcpy(c->worker, w, wl + 1);
     c->opts = *o;
     c->opts.worker = c->worker;
+    if (c->opts.frontier_max == 0)
+        c->opts.frontier_max = COORD_FRONTIER_MAX_DEFAULT;
     c->vt = vt;
     CC_CHECK(pthread_mutex_init(&c->mu, NULL) == 0, CC_E_NOMEM, "coordinator: mutex init failed");
     return CC_OK;
@@ -204,6 +207,36 @@ cc_status coord_get_counts(coord *c, coord_counts *out)
 {
     CC_CHECK(c && out, CC_E_INVAL, "coord_get_counts: NULL argument");
     LOCKED(c, get_counts(c, now, out));
+}
+
+/* ---- web frontier -------------------------------------------------------------------------- */
+
+cc_status coord_frontier_progress(coord *c, uint64_t id, const char *cursor, uint64_t head,
+                                  const coord_frontier_entry *add, size_t n)
+{
+    CC_CHECK(c && cursor && (add || n == 0), CC_E_INVAL, "coord_frontier_progress: NULL argument");
+    CC_CHECK(strnlen(cursor, COORD_CURSOR_MAX) < COORD_CURSOR_MAX, CC_E_INVAL,
+             "coordinator: a cursor must have at most %d bytes", COORD_CURSOR_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        CC_CHECK(add[i].url, CC_E_INVAL, "coord_frontier_progress: NULL URL");
+        size_t l = strnlen(add[i].url, COORD_FRONTIER_URL_MAX);
+        CC_CHECK(l >= 1 && l < COORD_FRONTIER_URL_MAX, CC_E_INVAL,
+                 "coordinator: a frontier URL must have 1..%d bytes", COORD_FRONTIER_URL_MAX - 1);
+    }
+    LOCKED(c, frontier_progress(c, now, id, cursor, head, add, n));
+}
+
+cc_status coord_frontier_load(coord *c, uint64_t id, coord_frontier_info *info,
+                              int (*entry)(void *ctx, uint64_t index, const char *url,
+                                           uint32_t depth),
+                              int (*visited)(void *ctx, uint64_t hash), void *ctx)
+{
+    CC_CHECK(c, CC_E_INVAL, "coord_frontier_load: NULL handle");
+    coord_frontier_info dummy;
+    if (!info)
+        info = &dummy;
+    memset(info, 0, sizeof *info);
+    LOCKED(c, frontier_load(c, now, id, info, entry, visited, ctx));
 }
 
 /* ---- quota --------------------------------------------------------------------------------- */

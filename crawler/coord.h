@@ -8,7 +8,8 @@
  * Work units. A unit is a named piece of work ("query:12", "warc:/data/cc-00001.warc.gz",
  * "seeds:3"), added once (coord_units_add is idempotent by key). coord_unit_claim hands out a
  * unit with a lease; the holder renews it with coord_unit_progress (which also stores a cursor —
- * a page number, a file offset — so that the next holder resumes there) and ends it with
+ * a page number, a file offset — so that the next holder resumes there; a web unit stores its
+ * frontier with the cursor, coord_frontier_progress) and ends it with
  * coord_unit_done or coord_unit_fail. A unit whose lease expires is handed out again (its holder is
  * presumed dead); a unit delivered max_deliveries times without finishing is dead-lettered with
  * its last error.
@@ -57,6 +58,8 @@
 #define COORD_CURSOR_MAX 256 /* unit cursor, including the NUL */
 #define COORD_ERROR_MAX 256 /* unit error text, including the NUL */
 #define COORD_MAX_CLAIMS 8 /* tentative claims one reservation may hold */
+#define COORD_FRONTIER_URL_MAX 2048 /* frontier URL, including the NUL (crawler/url.h URL_MAX) */
+#define COORD_FRONTIER_MAX_DEFAULT ((uint64_t)1 << 20) /* coord_opts.frontier_max */
 
 typedef struct coord_opts {
     uint64_t cap; /* pairs per query: QUOTA_DEFAULT_CAP (20000) */
@@ -65,6 +68,9 @@ typedef struct coord_opts {
     int max_deliveries; /* deliveries before a unit is dead-lettered: 5 */
     int near_distance; /* pHash Hamming distance counted as a near-duplicate, 0..16: 4 */
     const char *worker; /* this worker's name (stable across restarts): default "local" */
+    uint64_t frontier_max; /* queued frontier entries per unit at most (coord_frontier_progress):
+                              COORD_FRONTIER_MAX_DEFAULT (0 means that too); not stored with
+                              the state */
 } coord_opts;
 
 void coord_opts_default(coord_opts *o);
@@ -111,7 +117,7 @@ cc_status coord_unit_claim(coord *c, coord_unit *out);
  * unit is no longer leased to this worker: the lease expired and someone else has it — stop
  * working on it). */
 cc_status coord_unit_progress(coord *c, uint64_t id, const char *cursor);
-/* Marks the unit done (CC_E_EXISTS as above). */
+/* Marks the unit done (CC_E_EXISTS as above) and drops its frontier (below). */
 cc_status coord_unit_done(coord *c, uint64_t id);
 /* Gives the unit back with an error text: pending again after retry_seconds, or dead when it was
  * delivered max_deliveries times. */
@@ -131,6 +137,58 @@ typedef struct coord_counts {
     uint64_t queries_full; /* queries whose confirmed count reached the cap */
 } coord_counts;
 cc_status coord_get_counts(coord *c, coord_counts *out);
+
+/* ---- web frontier -------------------------------------------------------------------------- */
+
+/* A unit may keep a frontier (the web source: the URLs still to fetch from a seed) beside its
+ * cursor, so that a resumed unit goes on where it stopped instead of walking again. A frontier
+ * is a queue of entries (URL, depth) with absolute indexes from 0 in push order, a head index
+ * (entries below it are finished and dropped) and a visited set: the 64-bit hashes
+ * (cc_hash64 of common/hash.h, over the URL's bytes without the NUL) of every URL ever pushed,
+ * dropped ones included, so that a resumed walk queues no URL twice.
+ *
+ * The frontier changes only together with the cursor (coord_frontier_progress: one atomic step),
+ * so a crash never leaves the two out of step: after a restart the cursor and the frontier are
+ * those of the last call that returned CC_OK (LMDB: as durable as the cursor, see coord_sync).
+ * coord_unit_done drops the unit's frontier; coord_rebuild_begin drops every frontier (a
+ * rebuilt state has none: web units walk again from their seed). A unit that fails or is
+ * dead-lettered keeps its frontier for its next delivery. */
+
+typedef struct coord_frontier_entry {
+    const char *url; /* NUL-terminated, 1..COORD_FRONTIER_URL_MAX-1 bytes */
+    uint32_t depth; /* the caller's depth (links followed from the seed) */
+} coord_frontier_entry;
+
+/* coord_unit_progress and frontier changes in one atomic step: the unit must be leased to this
+ * worker as for coord_unit_progress; then entries add[0..n) are appended at indexes tail ..
+ * tail+n-1 (tail: the number of entries ever pushed, 0 for a unit without a frontier) and their
+ * hashes join the visited set; the head moves to head (entries below it are deleted); the cursor
+ * is stored and the lease renewed. The caller pushes each URL once (the coordinator does not
+ * look for duplicates in the queue; the visited set is a set).
+ *   head  the index of the next entry to work on: stored head <= head <= tail + n
+ * CC_OK; CC_E_NOTFOUND, CC_E_EXISTS as coord_unit_progress; CC_E_INVAL (head out of that range,
+ * a URL of bad length, NULL argument); CC_E_LIMIT when more than opts.frontier_max entries would
+ * be queued (tail + n - head). On any error nothing changes: neither cursor nor frontier. */
+cc_status coord_frontier_progress(coord *c, uint64_t id, const char *cursor, uint64_t head,
+                                  const coord_frontier_entry *add, size_t n);
+
+/* What coord_frontier_load found. */
+typedef struct coord_frontier_info {
+    uint64_t head; /* index of the first queued entry */
+    uint64_t tail; /* entries ever pushed: queued ones are head .. tail-1 */
+    uint64_t visited; /* hashes in the visited set */
+} coord_frontier_info;
+
+/* Reads unit id's frontier: entry(ctx, index, url, depth) for each queued entry in index order,
+ * then visited(ctx, hash) for each hash of the visited set (any order); either function may be
+ * NULL; one returning nonzero stops the reading (CC_OK). The functions run inside the call (the
+ * handle's lock is held): they must not call the coordinator; url is valid during the call only.
+ * *info (may be NULL) gets the counts. CC_E_NOTFOUND when the unit has no frontier (never
+ * pushed, done, or rebuilt state): the caller starts from its seed. CC_E_DB. */
+cc_status coord_frontier_load(coord *c, uint64_t id, coord_frontier_info *info,
+                              int (*entry)(void *ctx, uint64_t index, const char *url,
+                                           uint32_t depth),
+                              int (*visited)(void *ctx, uint64_t hash), void *ctx);
 
 /* ---- quota --------------------------------------------------------------------------------- */
 

@@ -61,6 +61,15 @@ typedef struct coord_vtable {
     /* uids sorted (memcmp order) and without duplicates; n may be 0. */
     cc_status (*recover)(coord *c, int64_t now, const uint8_t (*uids)[16], size_t n,
                          uint64_t *confirmed, uint64_t *released);
+    /* add[0..n) checked (URLs of 1..COORD_FRONTIER_URL_MAX-1 bytes); the backend checks head
+     * against the stored frontier. */
+    cc_status (*frontier_progress)(coord *c, int64_t now, uint64_t id, const char *cursor,
+                                   uint64_t head, const coord_frontier_entry *add, size_t n);
+    /* Calls the functions with the mutex held (documented in coord.h). */
+    cc_status (*frontier_load)(coord *c, int64_t now, uint64_t id, coord_frontier_info *info,
+                               int (*entry)(void *ctx, uint64_t index, const char *url,
+                                            uint32_t depth),
+                               int (*visited)(void *ctx, uint64_t hash), void *ctx);
     cc_status (*rebuild_begin)(coord *c, int64_t now);
     cc_status (*rebuild_add)(coord *c, int64_t now, uint32_t query, const uint8_t uid[16],
                              const uint8_t content[16], uint64_t phash);

@@ -17,6 +17,10 @@
  *   near_tent  the same → (phash u64 BE, res u64 BE): tentative claims (small: in flight only)
  *   confirmed  res >> 12 as u64 BE → 512-byte bitmap: the reservations ever confirmed (so that
  *              confirming again is CC_OK)
+ *   frontier   a unit's web frontier (coord_frontier_progress), keys prefixed by the unit id:
+ *              (id u64 BE, 0) → head u64, tail u64, visited u64 (LE);
+ *              (id u64 BE, 1, index u64 BE) → depth u32 LE + URL bytes: queued entries;
+ *              (id u64 BE, 2, hash u64 BE) → empty: the visited set
  *
  * Every call is one transaction. Write transactions go through run_write, which loads the
  * counters, runs the operation, stores the counters, commits — and on MDB_MAP_FULL aborts,
@@ -39,6 +43,7 @@
 
 #include "common/buf.h"
 #include "common/file.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "filters/phash.h"
 #include "query_lists/quota.h"
@@ -76,7 +81,8 @@ typedef struct lm {
     MDB_env *env;
     size_t mapsize;
     MDB_txn *rtxn; /* the read transaction, reset between calls (MDB_NOTLS: any thread) */
-    MDB_dbi meta, units, unit_keys, sched, quota, res, expiry, claims, near, near_tent, confirmed;
+    MDB_dbi meta, units, unit_keys, sched, quota, res, expiry, claims, near, near_tent, confirmed,
+        frontier;
     int nbands;
     uint8_t band_start[NBANDS_MAX], band_width[NBANDS_MAX];
     int rebuilding; /* the state holds the "rebuilding" mark (a rebuild runs or was cut short) */
@@ -618,6 +624,8 @@ static cc_status lm_unit_claim(coord *h, int64_t now, coord_unit *out)
 
 enum { UNIT_PROGRESS, UNIT_DONE, UNIT_FAIL };
 
+static cc_status frontier_drop(wtx *w, uint64_t id);
+
 typedef struct uop_arg {
     int op;
     uint64_t id;
@@ -657,6 +665,7 @@ static cc_status unit_op_fn(wtx *w, void *arg)
     case UNIT_DONE:
         u.state = COORD_UNIT_DONE;
         u.at_ms = 0;
+        CC_TRY(frontier_drop(w, a->id));
         break;
     default:
         unit_set_text(u.error, &u.elen, a->text);
@@ -1645,13 +1654,243 @@ static cc_status lm_recover(coord *h, int64_t now, const uint8_t (*uids)[16], si
     return st;
 }
 
+/* ---- web frontier -------------------------------------------------------------------------- */
+
+enum { FR_META = 0, FR_ENTRY = 1, FR_VISITED = 2, FR_META_LEN = 24 };
+
+/* The key of a frontier record: 9 bytes for FR_META, 17 for the others. */
+static size_t fr_key(uint8_t *k, uint64_t id, int kind, uint64_t x)
+{
+    put_be64(k, id);
+    k[8] = (uint8_t)kind;
+    if (kind == FR_META)
+        return 9;
+    put_be64(k + 9, x);
+    return 17;
+}
+
+/* The unit's frontier head, tail and visited count; *found 0 when it has none. */
+static cc_status fr_meta_read(const lm *c, MDB_txn *t, uint64_t id, int *found, uint64_t m[3])
+{
+    uint8_t k[17];
+    MDB_val v;
+    int f = get(c, t, c->frontier, k, fr_key(k, id, FR_META, 0), &v);
+    if (f < 0)
+        return CC_E_DB;
+    *found = f;
+    m[0] = m[1] = m[2] = 0;
+    if (!f)
+        return CC_OK;
+    if (v.mv_size != FR_META_LEN)
+        return corrupt(c, "malformed frontier head of unit", id);
+    for (int i = 0; i < 3; i++)
+        m[i] = cc_load_u64((const uint8_t *)v.mv_data + 8 * i);
+    if (m[0] > m[1])
+        return corrupt(c, "frontier head past its tail, unit", id);
+    return CC_OK;
+}
+
+/* Deletes every frontier record of unit id. */
+static cc_status frontier_drop(wtx *w, uint64_t id)
+{
+    lm *c = w->c;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(w->t, c->frontier, &cur);
+    if (rc)
+        return mdb_fail(c, w, rc, "open cursor");
+    uint8_t prefix[8];
+    put_be64(prefix, id);
+    cc_status st = CC_OK;
+    for (;;) {
+        MDB_val k = {8, prefix}, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            break;
+        if (rc) {
+            st = mdb_fail(c, w, rc, "read frontier");
+            break;
+        }
+        if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
+            break;
+        rc = mdb_cursor_del(cur, 0);
+        if (rc) {
+            st = mdb_fail(c, w, rc, "delete frontier record");
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return st;
+}
+
+typedef struct fr_arg {
+    uint64_t id, head;
+    const char *cursor;
+    const coord_frontier_entry *add;
+    size_t n;
+} fr_arg;
+
+static cc_status frontier_progress_fn(wtx *w, void *arg)
+{
+    fr_arg *a = arg;
+    lm *c = w->c;
+    uint64_t m[3];
+    int found;
+    CC_TRY(fr_meta_read(c, w->t, a->id, &found, m));
+    uint64_t head0 = m[0], tail0 = m[1], tail = tail0 + a->n;
+    /* The unit first: its lease is checked before anything is written. */
+    uop_arg ua = {UNIT_PROGRESS, a->id, a->cursor, 0};
+    CC_TRY(unit_op_fn(w, &ua));
+    CC_CHECK(a->head >= head0 && a->head <= tail, CC_E_INVAL,
+             "coord_frontier_progress: head %" PRIu64 " outside %" PRIu64 "..%" PRIu64
+             " (stored head .. tail after the push)",
+             a->head, head0, tail);
+    CC_CHECK(tail - a->head <= c->head.opts.frontier_max, CC_E_LIMIT,
+             "unit %" PRIu64 ": the frontier would hold %" PRIu64
+             " entries, over frontier_max %" PRIu64,
+             a->id, tail - a->head, c->head.opts.frontier_max);
+    uint8_t k[17];
+    for (uint64_t i = head0; i < a->head && i < tail0; i++)
+        CC_TRY(del(w, c->frontier, k, fr_key(k, a->id, FR_ENTRY, i), NULL, 0, 1,
+                   "delete frontier entry"));
+    uint8_t val[4 + COORD_FRONTIER_URL_MAX];
+    for (size_t j = 0; j < a->n; j++) {
+        size_t ul = strlen(a->add[j].url);
+        uint64_t idx = tail0 + j;
+        if (idx >= a->head) {
+            cc_store_u32(val, a->add[j].depth);
+            memcpy(val + 4, a->add[j].url, ul);
+            CC_TRY(put(w, c->frontier, k, fr_key(k, a->id, FR_ENTRY, idx), val, 4 + ul, 0,
+                       "write frontier entry"));
+        }
+        MDB_val kv = {fr_key(k, a->id, FR_VISITED, cc_hash64(a->add[j].url, ul)), k},
+                vv = {0, (void *)""};
+        int rc = mdb_put(w->t, c->frontier, &kv, &vv, MDB_NOOVERWRITE);
+        if (rc == 0)
+            m[2]++;
+        else if (rc != MDB_KEYEXIST)
+            return mdb_fail(c, w, rc, "write frontier visited set");
+    }
+    uint8_t mv[FR_META_LEN];
+    cc_store_u64(mv, a->head);
+    cc_store_u64(mv + 8, tail);
+    cc_store_u64(mv + 16, m[2]);
+    return put(w, c->frontier, k, fr_key(k, a->id, FR_META, 0), mv, FR_META_LEN, 0,
+               "write frontier head");
+}
+
+static cc_status lm_frontier_progress(coord *h, int64_t now, uint64_t id, const char *cursor,
+                                      uint64_t head, const coord_frontier_entry *add, size_t n)
+{
+    fr_arg a = {id, head, cursor, add, n};
+    return run_write((lm *)h, now, frontier_progress_fn, &a);
+}
+
+/* Walks the records of (id, kind) in key order from x, calling fn for each; fn's nonzero
+ * return stops (1 in *stopped). */
+static cc_status fr_scan(lm *c, MDB_txn *t, uint64_t id, int kind, uint64_t x,
+                         int (*fn)(lm *c, uint64_t id, const MDB_val *k, const MDB_val *v,
+                                   void *arg, cc_status *st),
+                         void *arg, int *stopped)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t, c->frontier, &cur);
+    if (rc)
+        return mdb_fail(c, NULL, rc, "open cursor");
+    uint8_t kb[17];
+    MDB_val k = {fr_key(kb, id, kind, x), kb}, v;
+    cc_status st = CC_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 17 || memcmp(k.mv_data, kb, 9) != 0)
+            break;
+        if (fn(c, id, &k, &v, arg, &st)) {
+            *stopped = st == CC_OK;
+            break;
+        }
+    }
+    if (rc && rc != MDB_NOTFOUND && st == CC_OK)
+        st = mdb_fail(c, NULL, rc, "read frontier");
+    mdb_cursor_close(cur);
+    return st;
+}
+
+typedef struct fr_load {
+    int (*entry)(void *ctx, uint64_t index, const char *url, uint32_t depth);
+    int (*visited)(void *ctx, uint64_t hash);
+    void *ctx;
+    char url[COORD_FRONTIER_URL_MAX];
+} fr_load;
+
+static int fr_entry_cb(lm *c, uint64_t id, const MDB_val *k, const MDB_val *v, void *arg,
+                       cc_status *st)
+{
+    fr_load *l = arg;
+    size_t ul = v->mv_size - 4;
+    if (v->mv_size < 5 || ul >= COORD_FRONTIER_URL_MAX) {
+        *st = corrupt(c, "malformed frontier entry of unit", id);
+        return 1;
+    }
+    memcpy(l->url, (const uint8_t *)v->mv_data + 4, ul);
+    l->url[ul] = '\0';
+    return l->entry(l->ctx, get_be64((const uint8_t *)k->mv_data + 9), l->url,
+                    cc_load_u32(v->mv_data));
+}
+
+static int fr_visited_cb(lm *c, uint64_t id, const MDB_val *k, const MDB_val *v, void *arg,
+                         cc_status *st)
+{
+    (void)c;
+    (void)id;
+    (void)v;
+    (void)st;
+    fr_load *l = arg;
+    return l->visited(l->ctx, get_be64((const uint8_t *)k->mv_data + 9));
+}
+
+static cc_status lm_frontier_load(coord *h, int64_t now, uint64_t id, coord_frontier_info *info,
+                                  int (*entry)(void *ctx, uint64_t index, const char *url,
+                                               uint32_t depth),
+                                  int (*visited)(void *ctx, uint64_t hash), void *ctx)
+{
+    (void)now;
+    lm *c = (lm *)h;
+    fr_load *l = malloc(sizeof *l);
+    CC_CHECK(l, CC_E_NOMEM, "out of memory");
+    l->entry = entry;
+    l->visited = visited;
+    l->ctx = ctx;
+    MDB_txn *t;
+    cc_status st = rtxn_begin(c, &t);
+    if (st != CC_OK) {
+        free(l);
+        return st;
+    }
+    uint64_t m[3];
+    int found, stopped = 0;
+    st = fr_meta_read(c, t, id, &found, m);
+    if (st == CC_OK && !found)
+        st = cc_fail(CC_E_NOTFOUND, "unit %" PRIu64 " has no frontier", id);
+    if (st == CC_OK) {
+        info->head = m[0];
+        info->tail = m[1];
+        info->visited = m[2];
+    }
+    if (st == CC_OK && entry)
+        st = fr_scan(c, t, id, FR_ENTRY, m[0], fr_entry_cb, l, &stopped);
+    if (st == CC_OK && visited && !stopped)
+        st = fr_scan(c, t, id, FR_VISITED, 0, fr_visited_cb, l, &stopped);
+    rtxn_end(c);
+    free(l);
+    return st;
+}
+
 /* ---- rebuild ------------------------------------------------------------------------------- */
 
 static cc_status rebuild_begin_fn(wtx *w, void *arg)
 {
     (void)arg;
     lm *c = w->c;
-    MDB_dbi drop[] = {c->quota, c->res, c->expiry, c->claims, c->near, c->near_tent};
+    MDB_dbi drop[] = {c->quota, c->res, c->expiry, c->claims, c->near, c->near_tent, c->frontier};
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) {
         int rc = mdb_drop(w->t, drop[i], 0);
         if (rc)
@@ -1828,6 +2067,7 @@ static cc_status open_fn(wtx *w, void *arg)
         {"near", MDB_DUPSORT | MDB_DUPFIXED, &c->near},
         {"near_tent", MDB_DUPSORT | MDB_DUPFIXED, &c->near_tent},
         {"confirmed", 0, &c->confirmed},
+        {"frontier", 0, &c->frontier},
     };
     MDB_dbi tmp[sizeof dbs / sizeof dbs[0]];
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
@@ -1900,6 +2140,8 @@ static const coord_vtable lmdb_vt = {
     .pair_seen = lm_pair_seen,
     .near_claim = lm_near_claim,
     .recover = lm_recover,
+    .frontier_progress = lm_frontier_progress,
+    .frontier_load = lm_frontier_load,
     .rebuild_begin = lm_rebuild_begin,
     .rebuild_add = lm_rebuild_add,
     .rebuild_end = lm_rebuild_end,

@@ -114,9 +114,12 @@ struct crawl_unit {
     int warc; /* 1: a warc unit ("warc:PATH") */
     int web; /* 1: a web unit ("seed:URL"); neither: a search unit ("query:ID") */
     char auth[URL_MAX]; /* web: the seed's authority; only its URLs are followed */
-    char **fq_url; /* web: the frontier, breadth-first (fq_head .. fq_n) */
+    char **fq_url; /* web: the frontier, breadth-first (fq_head .. fq_n); owned from fq_freed */
     int *fq_depth;
     size_t fq_head, fq_n, fq_cap;
+    uint64_t fq_base; /* web: the coordinator's index of fq_url[0] (coord_frontier_progress) */
+    size_t fq_saved; /* web: entries below this one are stored in the coordinator */
+    size_t fq_freed; /* web: URLs below this one are freed (popped and stored) */
     uint64_t *vis; /* web: hashes of URLs queued so far (open addressing, 0 = empty) */
     size_t vis_n, vis_cap;
     uint64_t pages_done;
@@ -679,7 +682,7 @@ static void unit_free(crawl_unit *un)
     cands_clear(un);
     free(un->cands);
     warc_reader_close(un->wr);
-    for (size_t i = un->fq_head; i < un->fq_n; i++)
+    for (size_t i = un->fq_freed; i < un->fq_n; i++)
         free(un->fq_url[i]);
     free(un->fq_url);
     free(un->fq_depth);
@@ -689,8 +692,9 @@ static void unit_free(crawl_unit *un)
 
 /* ---- the web source: breadth-first within the seed's authority ---------------------------- */
 
-/* Adds url to the visited set; 1 when it was new, 0 when seen, -1 out of memory. */
-static int vis_add(crawl_unit *un, const char *url)
+/* Adds the hash of a URL (cc_hash64, the coordinator's visited hash) to the visited set; 1 when
+ * it was new, 0 when seen, -1 out of memory. */
+static int vis_add_hash(crawl_unit *un, uint64_t h)
 {
     if (2 * (un->vis_n + 1) > un->vis_cap) {
         size_t nc = un->vis_cap ? 2 * un->vis_cap : 1024;
@@ -708,7 +712,7 @@ static int vis_add(crawl_unit *un, const char *url)
         un->vis = nv;
         un->vis_cap = nc;
     }
-    uint64_t h = cc_hash64(url, strlen(url)) | 1;
+    h |= 1; /* 0 marks an empty slot */
     for (size_t j = h & (un->vis_cap - 1);; j = (j + 1) & (un->vis_cap - 1)) {
         if (un->vis[j] == h)
             return 0;
@@ -718,6 +722,35 @@ static int vis_add(crawl_unit *un, const char *url)
             return 1;
         }
     }
+}
+
+static int vis_add(crawl_unit *un, const char *url)
+{
+    return vis_add_hash(un, cc_hash64(url, strlen(url)));
+}
+
+/* Appends url (owned by the frontier from now on) at depth. */
+static cc_status fq_push(crawl_unit *un, char *url, int depth)
+{
+    if (un->fq_n == un->fq_cap) {
+        size_t nc = un->fq_cap ? 2 * un->fq_cap : 64;
+        char **nu = realloc(un->fq_url, nc * sizeof *nu);
+        if (!nu) {
+            free(url);
+            return cc_fail(CC_E_NOMEM, "out of memory");
+        }
+        un->fq_url = nu;
+        int *nd = realloc(un->fq_depth, nc * sizeof *nd);
+        if (!nd) {
+            free(url);
+            return cc_fail(CC_E_NOMEM, "out of memory");
+        }
+        un->fq_depth = nd;
+        un->fq_cap = nc;
+    }
+    un->fq_url[un->fq_n] = url;
+    un->fq_depth[un->fq_n++] = depth;
+    return CC_OK;
 }
 
 /* Queues url (canonical) at depth when it is on the seed's authority and new. The frontier holds
@@ -737,32 +770,91 @@ static cc_status web_enqueue(crawl *cr, crawl_unit *un, const char *url, int dep
     CC_CHECK(r >= 0, CC_E_NOMEM, "out of memory");
     if (r == 0)
         return CC_OK;
-    if (un->fq_n == un->fq_cap) {
-        size_t nc = un->fq_cap ? 2 * un->fq_cap : 64;
-        char **nu = realloc(un->fq_url, nc * sizeof *nu);
-        CC_CHECK(nu, CC_E_NOMEM, "out of memory");
-        un->fq_url = nu;
-        int *nd = realloc(un->fq_depth, nc * sizeof *nd);
-        CC_CHECK(nd, CC_E_NOMEM, "out of memory");
-        un->fq_depth = nd;
-        un->fq_cap = nc;
+    char *copy = strdup(u);
+    CC_CHECK(copy, CC_E_NOMEM, "out of memory");
+    return fq_push(un, copy, depth);
+}
+
+typedef struct web_load {
+    crawl_unit *un;
+    cc_status st;
+} web_load;
+
+static int web_load_entry(void *ctx, uint64_t index, const char *url, uint32_t depth)
+{
+    (void)index;
+    web_load *l = ctx;
+    char *copy = strdup(url);
+    l->st = copy ? fq_push(l->un, copy, (int)depth) : cc_fail(CC_E_NOMEM, "out of memory");
+    return l->st != CC_OK;
+}
+
+static int web_load_visited(void *ctx, uint64_t hash)
+{
+    web_load *l = ctx;
+    if (vis_add_hash(l->un, hash) < 0)
+        l->st = cc_fail(CC_E_NOMEM, "out of memory");
+    return l->st != CC_OK;
+}
+
+/* Stores the cursor and the frontier's changes since the last call in one coordinator step
+ * (coord_frontier_progress): the URLs queued since, and the head (the next page to fetch). */
+static cc_status web_save(crawl *cr, crawl_unit *un, const char *cursor)
+{
+    size_t n = un->fq_n - un->fq_saved;
+    coord_frontier_entry *add = NULL;
+    if (n) {
+        add = malloc(n * sizeof *add);
+        CC_CHECK(add, CC_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            add[i].url = un->fq_url[un->fq_saved + i];
+            add[i].depth = (uint32_t)un->fq_depth[un->fq_saved + i];
+        }
     }
-    un->fq_url[un->fq_n] = strdup(u);
-    CC_CHECK(un->fq_url[un->fq_n], CC_E_NOMEM, "out of memory");
-    un->fq_depth[un->fq_n++] = depth;
+    cc_status st =
+        coord_frontier_progress(cr->c, un->u.id, cursor, un->fq_base + un->fq_head, add, n);
+    free(add);
+    CC_TRY(st);
+    un->fq_saved = un->fq_n;
+    for (; un->fq_freed < un->fq_head; un->fq_freed++) {
+        free(un->fq_url[un->fq_freed]);
+        un->fq_url[un->fq_freed] = NULL;
+    }
     return CC_OK;
 }
 
-/* A web unit starts at its seed. The frontier is not persisted: a resumed unit walks again from
- * the seed (pairs already settled are skipped by their pair keys), so its cursor only reports
- * the pages done. */
+/* A web unit resumes from its frontier in the coordinator (coord_frontier_load: the queued URLs,
+ * the visited set, the pages fetched from the cursor "N pages"), or starts at its seed when it
+ * has none (a new unit, or a rebuilt state). */
 static cc_status unit_setup_web(crawl *cr, crawl_unit *un)
 {
     un->web = 1;
     char seed[URL_MAX];
     CC_TRY(url_normalize(un->u.key + 5, seed, sizeof seed));
     CC_TRY(url_authority(seed, un->auth, sizeof un->auth));
-    CC_TRY(web_enqueue(cr, un, seed, 0));
+    web_load l = {un, CC_OK};
+    coord_frontier_info info;
+    cc_status st =
+        coord_frontier_load(cr->c, un->u.id, &info, web_load_entry, web_load_visited, &l);
+    if (st == CC_OK && l.st != CC_OK)
+        st = l.st;
+    if (st == CC_OK) {
+        un->fq_base = info.head;
+        un->fq_saved = un->fq_n;
+        char *end;
+        errno = 0;
+        unsigned long long pages = strtoull(un->u.cursor, &end, 10);
+        if (errno == 0 && end != un->u.cursor && !strcmp(end, " pages"))
+            un->pages_done = pages;
+        cr->s->frontier_resumed += un->fq_n;
+        cc_log_debug("unit %s: resumed with %zu queued URLs, %" PRIu64 " visited, %" PRIu64
+                     " pages done",
+                     un->u.key, un->fq_n, info.visited, un->pages_done);
+    } else if (st == CC_E_NOTFOUND) {
+        CC_TRY(web_enqueue(cr, un, seed, 0));
+    } else {
+        return st;
+    }
     un->state = U_IDLE;
     return CC_OK;
 }
@@ -781,11 +873,11 @@ static cc_status web_next(crawl *cr, crawl_unit *un)
 {
     if (un->fq_head == un->fq_n || un->pages_done >= cr->o->max_pages)
         return CC_E_NOTFOUND;
-    char *url = un->fq_url[un->fq_head];
-    un->page_depth = un->fq_depth[un->fq_head];
-    un->fq_url[un->fq_head++] = NULL;
+    /* The URL stays until web_save has stored the head past it (it may be a new entry whose
+     * visited hash is stored then). */
+    const char *url = un->fq_url[un->fq_head];
+    un->page_depth = un->fq_depth[un->fq_head++];
     snprintf(un->page_url, sizeof un->page_url, "%s", url);
-    free(url);
     page_ctx *pc = malloc(sizeof *pc);
     CC_CHECK(pc, CC_E_NOMEM, "out of memory");
     pc->cr = cr;
@@ -904,8 +996,137 @@ static int is_html(const char *ct)
     return ct && (!strncasecmp(ct, "text/html", 9) || !strncasecmp(ct, "application/xhtml", 17));
 }
 
-/* Reads the next batch of a warc unit: HTML responses' pairs (crawler/extract.h), up to
- * WARC_BATCH_CANDS candidates; the batch's cursor is its last record. */
+/* ---- WAT metadata records: image links with alt text → candidates -------------------------- */
+
+/* The image links of one <img>: a WAT lists the element's src, each srcset candidate and its lazy
+ * source (data-src ...) as separate links with the element's alt and title, one after another.
+ * A group is a run of consecutive image links with the same alt and title; it ends at any other
+ * link, at a different alt or title, at a second src or lazy source, or at srcset candidates that
+ * follow a non-srcset link after srcset candidates (a new element's set). One candidate per
+ * group, chosen as extract_html would among the usable URLs (resolved, not skipped by
+ * extract_image_url_skip): the last srcset candidate (the WAT keeps no descriptors; sets list
+ * widths in increasing order), else the lazy source, else src. Unlike extract_html, a lazy
+ * source is preferred to any src (a WAT drops data: placeholders and keeps src file names, and an
+ * element with both is a lazy one). Only alt text makes a pair (a WAT has no figcaption; title is
+ * not used): the group gives (chosen URL, text_normalize(alt)) when the alt is not empty. */
+typedef struct wat_group {
+    crawl *cr;
+    crawl_unit *un;
+    cc_status st;
+    int open; /* a group is being collected */
+    int has_src, has_lazy, has_set, set_closed;
+    char *alt, *title; /* the group's (copies) */
+    char *page; /* the page URL (copy) */
+    char src[URL_MAX], lazy[URL_MAX], set[URL_MAX]; /* usable resolved URLs ("" none) */
+    cc_buf norm;
+} wat_group;
+
+static int is_img_kind(warc_link_kind k)
+{
+    return k == WARC_LINK_IMG_SRC || k == WARC_LINK_IMG_SRCSET || k == WARC_LINK_IMG_LAZY;
+}
+
+/* Emits the open group's candidate (when it has a usable URL and alt text) and closes it. */
+static void wat_flush(wat_group *g)
+{
+    if (!g->open)
+        return;
+    g->open = 0;
+    const char *url = g->set[0] ? g->set : g->lazy[0] ? g->lazy : g->src[0] ? g->src : NULL;
+    if (url && g->st == CC_OK) {
+        cc_buf_reset(&g->norm);
+        cc_status st = text_normalize(g->alt, strlen(g->alt), &g->norm, NULL);
+        if (st == CC_OK && g->norm.len > 0) {
+            st = cand_push(g->un, url, (const char *)g->norm.data, g->page);
+            if (st == CC_OK)
+                g->cr->s->wat_pairs++;
+        } else if (st == CC_E_LIMIT) {
+            st = CC_OK; /* an alt longer than any caption: no pair */
+        }
+        g->st = st;
+    }
+    free(g->alt);
+    free(g->title);
+    g->alt = g->title = NULL;
+}
+
+static int wat_link_cb(void *ctx, const warc_wat_page *page, const warc_link *l)
+{
+    wat_group *g = ctx;
+    if (!is_img_kind(l->kind)) {
+        wat_flush(g);
+        return g->st != CC_OK;
+    }
+    g->cr->s->wat_links++;
+    if (g->open && (strcmp(g->alt, l->alt) != 0 || strcmp(g->title, l->title) != 0 ||
+                    (l->kind == WARC_LINK_IMG_SRC && g->has_src) ||
+                    (l->kind == WARC_LINK_IMG_LAZY && g->has_lazy) ||
+                    (l->kind == WARC_LINK_IMG_SRCSET && g->set_closed)))
+        wat_flush(g);
+    if (g->st != CC_OK)
+        return 1;
+    if (!g->open) {
+        g->open = 1;
+        g->has_src = g->has_lazy = g->has_set = g->set_closed = 0;
+        g->src[0] = g->lazy[0] = g->set[0] = '\0';
+        g->alt = strdup(l->alt);
+        g->title = strdup(l->title);
+        if (!g->page)
+            g->page = strdup(page->url);
+        if (!g->alt || !g->title || !g->page) {
+            g->st = cc_fail(CC_E_NOMEM, "out of memory");
+            return 1;
+        }
+    }
+    if (g->has_set && l->kind != WARC_LINK_IMG_SRCSET)
+        g->set_closed = 1;
+    int usable = l->resolved && extract_image_url_skip(l->resolved) < 0;
+    char *dst = l->kind == WARC_LINK_IMG_SRC    ? g->src
+                : l->kind == WARC_LINK_IMG_LAZY ? g->lazy
+                                                : g->set;
+    if (l->kind == WARC_LINK_IMG_SRC)
+        g->has_src = 1;
+    else if (l->kind == WARC_LINK_IMG_LAZY)
+        g->has_lazy = 1;
+    else
+        g->has_set = 1;
+    if (usable)
+        snprintf(dst, URL_MAX, "%s", l->resolved);
+    return 0;
+}
+
+/* One WAT metadata record of a warc batch: its page's image pairs become candidates. */
+static cc_status wat_record(crawl *cr, crawl_unit *un, const warc_record *rec)
+{
+    wat_group g = {.cr = cr, .un = un, .st = CC_OK};
+    cc_buf_init(&g.norm, SHARD_MAX_TEXT + 1);
+    warc_wat_info info;
+    cc_status st = warc_wat_links(rec, NULL, wat_link_cb, &g, &info);
+    if (st == CC_OK)
+        wat_flush(&g);
+    else
+        g.open = 0;
+    free(g.alt);
+    free(g.title);
+    free(g.page);
+    cc_buf_free(&g.norm);
+    if (st == CC_E_FORMAT || st == CC_E_LIMIT) {
+        cr->s->warc_bad_records++;
+        cc_log_warn("%s", cc_errmsg());
+        return g.st;
+    }
+    CC_TRY(st);
+    cr->s->wat_records++;
+    if (info.has_html) {
+        cr->s->wat_pages++;
+        cr->s->pages++;
+    }
+    return g.st;
+}
+
+/* Reads the next batch of a warc unit: HTML responses' pairs (crawler/extract.h) and WAT
+ * metadata records' pairs (wat_record), up to WARC_BATCH_CANDS candidates (a record's pairs are
+ * never split); the batch's cursor is its last record. */
 static cc_status warc_batch(crawl *cr, crawl_unit *un)
 {
     cands_clear(un);
@@ -927,6 +1148,10 @@ static cc_status warc_batch(crawl *cr, crawl_unit *un)
         CC_TRY(st);
         un->next_woff = rec.offset;
         un->next_has_woff = 1;
+        if (rec.type == WARC_METADATA) {
+            CC_TRY(wat_record(cr, un, &rec));
+            continue;
+        }
         if (rec.type != WARC_RESPONSE || rec.http != WARC_HTTP_OK || !rec.target_uri ||
             rec.http_status < 200 || rec.http_status > 299 ||
             !is_html(warc_http_header(&rec, "Content-Type")))
@@ -1116,6 +1341,7 @@ static cc_status unit_step(crawl *cr, crawl_unit *un, int stopping)
     char cur[SEARCH_CURSOR_STR_MAX];
     if (un->web) {
         snprintf(cur, sizeof cur, "%" PRIu64 " pages", un->pages_done);
+        CC_TRY(web_save(cr, un, cur));
     } else if (un->warc) {
         un->woff = un->next_woff;
         un->has_woff = un->next_has_woff;
@@ -1128,7 +1354,8 @@ static cc_status unit_step(crawl *cr, crawl_unit *un, int stopping)
         un->cur = *search_page_next(un->page);
         CC_TRY(search_cursor_format(&un->cur, cur, sizeof cur));
     }
-    CC_TRY(coord_unit_progress(cr->c, un->u.id, cur));
+    if (!un->web)
+        CC_TRY(coord_unit_progress(cr->c, un->u.id, cur));
     for (size_t i = 0; i < n; i++)
         item_free(un->items[i]);
     free(un->items);
@@ -1392,6 +1619,10 @@ cc_status crawl_stats_write_json(const crawl_stats *s, const char *path)
         put(&ot, ", \"%s\": %" PRIu64, search_skip_name((search_skip)i), s->search_skipped[i]);
     put(&ot, ", \"warc_bad_records\": %" PRIu64, s->warc_bad_records);
     put(&ot,
+        ", \"wat_records\": %" PRIu64 ", \"wat_pages\": %" PRIu64 ", \"wat_links\": %" PRIu64
+        ", \"wat_pairs\": %" PRIu64 ", \"frontier_resumed\": %" PRIu64,
+        s->wat_records, s->wat_pages, s->wat_links, s->wat_pairs, s->frontier_resumed);
+    put(&ot,
         "},\n  \"units\": {\"done\": %" PRIu64 ", \"left\": %" PRIu64 ", \"dead\": %" PRIu64 "},\n",
         s->units_done, s->units_left, s->units_dead);
     put(&ot,
@@ -1559,6 +1790,8 @@ static cc_status crawl_open(crawl *cr)
     coord_opts_default(&co);
     co.cap = o->cap;
     co.near_distance = o->near_distance;
+    if (o->source == CRAWL_SOURCE_WEB)
+        co.frontier_max = 4 * o->max_pages + 1024; /* web_enqueue's bound */
     char spec[4200];
     int n = snprintf(spec, sizeof spec, "lmdb:%s/state.lmdb", o->out_dir);
     CC_CHECK(n > 0 && (size_t)n < sizeof spec, CC_E_LIMIT, "output path too long");

@@ -11,9 +11,10 @@
  *
  * Sources in this version: CRAWL_SOURCE_SEARCH (one unit "query:<id>" per query of the list, the
  * search API paged through crawler/search.h) and CRAWL_SOURCE_WARC (one unit "warc:<path>" per
- * file, HTML responses' pairs through crawler/extract.h, images fetched live) and
- * CRAWL_SOURCE_WEB (one unit "seed:<url>" per seed: breadth-first over the seed's authority up to
- * depth links and max_pages pages; the frontier is not persisted, a resumed seed walks again).
+ * file, HTML responses' pairs through crawler/extract.h and WAT metadata records' image links
+ * with alt text, images fetched live) and CRAWL_SOURCE_WEB (one unit "seed:<url>" per seed:
+ * breadth-first over the seed's authority up to depth links and max_pages pages; the frontier is
+ * kept in the coordinator with the cursor, so a resumed seed goes on where it stopped).
  *
  * Threads: crawl_run runs the fetch loop, the coordinator calls and the writer on the calling
  * thread and starts opts->threads decode workers, joined before it returns.
@@ -90,10 +91,17 @@ typedef struct crawl_stats {
     uint64_t duplicate_content; /* the same image bytes as a stored pair */
     uint64_t near_duplicate; /* a perceptual near-duplicate of a stored pair (dedupe near) */
     uint64_t abandoned; /* in flight when the run stopped on an error or a stop request */
-    uint64_t pages; /* search pages fetched and parsed, or WARC HTML responses read */
+    uint64_t pages; /* search pages fetched and parsed, web pages fetched, WARC HTML responses
+                       read, or WAT records describing an HTML page */
     uint64_t page_failures; /* search pages that failed (fetch or parse; the unit is retried),
                                or WARC HTML responses extract_html refused */
-    uint64_t warc_bad_records; /* malformed WARC records passed over */
+    uint64_t warc_bad_records; /* malformed WARC records passed over (WAT JSON that does not
+                                  parse included) */
+    uint64_t wat_records; /* WAT metadata records parsed (warc source) */
+    uint64_t wat_pages; /* of those, describing an HTML page (also counted in pages) */
+    uint64_t wat_links; /* image links in them (IMG src, srcset candidates, lazy sources) */
+    uint64_t wat_pairs; /* candidates made from them: images with a usable URL and alt text */
+    uint64_t frontier_resumed; /* web: queued URLs loaded from the coordinator (resumed units) */
     uint64_t search_skipped[SEARCH_SKIP_COUNT]; /* API results skipped by search_parse */
     uint64_t units_done; /* units finished in this run */
     uint64_t held; /* pairs the folder held when the run started */

@@ -490,8 +490,14 @@ static int image_url_check(xstate *st, const char *s, size_t n)
         return EXTRACT_SKIP_UNSUPPORTED;
     if (rs != CC_OK)
         return EXTRACT_SKIP_BAD_URL;
+    return extract_image_url_skip(st->url);
+}
+
+int extract_image_url_skip(const char *u)
+{
+    if (starts_ci(u, strlen(u), "data:"))
+        return EXTRACT_SKIP_DATA_URL;
     /* the extension of the path's last segment (canonical URLs have no fragment) */
-    const char *u = st->url;
     const char *path = strstr(u, "://");
     path = path ? strchr(path + 3, '/') : NULL;
     if (path == NULL)

@@ -196,6 +196,12 @@ typedef struct extract_result extract_result;
 cc_status extract_html(const char *page_url, const uint8_t *html, size_t len,
                        const extract_limits *lim, extract_result **out);
 
+/* The rule above for one image URL already resolved (absolute and canonical, e.g. a WAT link's
+ * warc_link.resolved): EXTRACT_SKIP_DATA_URL for a data: URL, EXTRACT_SKIP_SVG / _GIF / _ICO by
+ * the extension of the path's last segment (case-insensitive, query ignored), -1 when usable.
+ * For sources that resolve URLs themselves and must skip what extract_html skips. Reentrant. */
+int extract_image_url_skip(const char *url);
+
 /* Number of pairs, and pair i (< extract_pair_count; NULL otherwise), in document order (alt and
  * title pairs where their <img> is, figcaption pairs where their </figure> is). Valid until
  * extract_free. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "crawler/coord.h"
@@ -2206,6 +2207,298 @@ static void test_bench(void **state)
     set_now(T0);
 }
 
+/* ---- web frontier -------------------------------------------------------------------------- */
+
+/* What coord_frontier_load gave. */
+typedef struct fr_seen {
+    uint64_t idx[64];
+    char url[64][64];
+    uint32_t depth[64];
+    size_t n;
+    uint64_t hash[256];
+    size_t nh;
+    int stop_after; /* entry calls before stopping (0: never) */
+} fr_seen;
+
+static int fr_entry(void *ctx, uint64_t index, const char *url, uint32_t depth)
+{
+    fr_seen *f = ctx;
+    assert_true(f->n < 64);
+    f->idx[f->n] = index;
+    snprintf(f->url[f->n], sizeof f->url[0], "%s", url);
+    f->depth[f->n] = depth;
+    f->n++;
+    return f->stop_after && (int)f->n >= f->stop_after;
+}
+
+static int fr_visit(void *ctx, uint64_t hash)
+{
+    fr_seen *f = ctx;
+    assert_true(f->nh < 256);
+    f->hash[f->nh++] = hash;
+    return 0;
+}
+
+static cc_status fr_load(coord *c, uint64_t id, fr_seen *f, coord_frontier_info *info)
+{
+    memset(f, 0, sizeof *f);
+    return coord_frontier_load(c, id, info, fr_entry, fr_visit, f);
+}
+
+static int fr_has_hash(const fr_seen *f, const char *url)
+{
+    uint64_t h = cc_hash64(url, strlen(url));
+    for (size_t i = 0; i < f->nh; i++)
+        if (f->hash[i] == h)
+            return 1;
+    return 0;
+}
+
+/* Entries "http://s.test/pN" for N in [from, from + n). */
+static void fr_entries(coord_frontier_entry *e, char (*buf)[64], int from, int n, uint32_t depth)
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(buf[i], 64, "http://s.test/p%d", from + i);
+        e[i].url = buf[i];
+        e[i].depth = depth;
+    }
+}
+
+static void test_frontier(void **state)
+{
+    (void)state;
+    set_now(T0);
+    char dir[4096];
+    newdir(dir, sizeof dir, "frontier");
+    coord_opts o = opts_of(10, "w1");
+    o.frontier_max = 8;
+    coord *c = open_ok(dir, &o);
+    const char *keys[] = {"seed:a", "seed:b"};
+    assert_int_equal(coord_units_add(c, keys, 2, NULL), CC_OK);
+    coord_unit ua, ub;
+    assert_int_equal(coord_unit_claim(c, &ua), CC_OK);
+    assert_int_equal(coord_unit_claim(c, &ub), CC_OK);
+    fr_seen f;
+    coord_frontier_info info;
+    /* none yet */
+    assert_int_equal(fr_load(c, ua.id, &f, &info), CC_E_NOTFOUND);
+    assert_int_equal(f.n, 0);
+
+    /* push the seed (index 0) and 3 links; head 1: the seed is done */
+    coord_frontier_entry e[16];
+    char buf[16][64];
+    fr_entries(e, buf, 0, 4, 1);
+    e[0].depth = 0;
+    assert_int_equal(coord_frontier_progress(c, ua.id, "1 pages", 1, e, 4), CC_OK);
+    /* unit b has its own */
+    fr_entries(e, buf, 100, 2, 0);
+    assert_int_equal(coord_frontier_progress(c, ub.id, "0 pages", 0, e, 2), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f, &info), CC_OK);
+    assert_int_equal(info.head, 1);
+    assert_int_equal(info.tail, 4);
+    assert_int_equal(info.visited, 4);
+    assert_int_equal(f.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(f.idx[i], i + 1);
+        char want[64];
+        snprintf(want, sizeof want, "http://s.test/p%zu", i + 1);
+        assert_string_equal(f.url[i], want);
+        assert_int_equal(f.depth[i], 1);
+    }
+    assert_int_equal(f.nh, 4);
+    assert_true(fr_has_hash(&f, "http://s.test/p0")); /* done entries stay visited */
+    assert_true(fr_has_hash(&f, "http://s.test/p3"));
+    assert_false(fr_has_hash(&f, "http://s.test/p100"));
+    coord_unit got;
+    assert_int_equal(coord_unit_get(c, "seed:a", &got), CC_OK);
+    assert_string_equal(got.cursor, "1 pages");
+
+    /* a stopping callback */
+    memset(&f, 0, sizeof f);
+    f.stop_after = 1;
+    assert_int_equal(coord_frontier_load(c, ua.id, NULL, fr_entry, fr_visit, &f), CC_OK);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.nh, 0);
+    /* NULL functions: counts only */
+    assert_int_equal(coord_frontier_load(c, ub.id, &info, NULL, NULL, NULL), CC_OK);
+    assert_int_equal(info.tail, 2);
+
+    /* head moves, nothing pushed; a visited URL pushed again stays one hash */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "2 pages", 2, NULL, 0), CC_OK);
+    fr_entries(e, buf, 3, 1, 2); /* p3 again (the caller should not, but the set is a set) */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "3 pages", 3, e, 1), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f, &info), CC_OK);
+    assert_int_equal(info.head, 3);
+    assert_int_equal(info.tail, 5);
+    assert_int_equal(info.visited, 4);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.idx[0], 3);
+    assert_int_equal(f.idx[1], 4);
+    assert_int_equal(f.depth[1], 2);
+
+    /* bad heads and URLs: nothing changes */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "x", 2, NULL, 0), CC_E_INVAL); /* back */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "x", 6, NULL, 0), CC_E_INVAL); /* > tail */
+    coord_frontier_entry bad = {"", 0};
+    assert_int_equal(coord_frontier_progress(c, ua.id, "x", 3, &bad, 1), CC_E_INVAL);
+    char longu[COORD_FRONTIER_URL_MAX + 1];
+    memset(longu, 'u', sizeof longu - 1);
+    longu[sizeof longu - 1] = '\0';
+    bad.url = longu;
+    assert_int_equal(coord_frontier_progress(c, ua.id, "x", 3, &bad, 1), CC_E_INVAL);
+    assert_int_equal(coord_frontier_progress(c, ua.id, "x", 3, NULL, 1), CC_E_INVAL);
+    assert_int_equal(coord_frontier_progress(c, 999, "x", 0, NULL, 0), CC_E_NOTFOUND);
+    /* a URL of the longest length is fine */
+    longu[COORD_FRONTIER_URL_MAX - 1] = '\0';
+    bad.url = longu;
+    assert_int_equal(coord_frontier_progress(c, ua.id, "4 pages", 3, &bad, 1), CC_OK);
+    assert_int_equal(coord_unit_get(c, "seed:a", &got), CC_OK);
+    assert_string_equal(got.cursor, "4 pages");
+    assert_int_equal(coord_frontier_load(c, ua.id, &info, NULL, NULL, NULL), CC_OK);
+    assert_int_equal(info.head, 3);
+    assert_int_equal(info.tail, 6);
+
+    /* bounded: 8 queued at most (frontier_max); over it is CC_E_LIMIT and nothing is written */
+    fr_entries(e, buf, 10, 6, 1); /* 3 queued + 6 = 9 > 8 */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "LIMIT", 3, e, 6), CC_E_LIMIT);
+    assert_int_equal(coord_unit_get(c, "seed:a", &got), CC_OK);
+    assert_string_equal(got.cursor, "4 pages");
+    assert_int_equal(coord_frontier_load(c, ua.id, &info, NULL, NULL, NULL), CC_OK);
+    assert_int_equal(info.tail, 6);
+    assert_int_equal(info.visited, 5);
+    /* the same push with the head moved by one fits (8 queued) */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "5 pages", 4, e, 6), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f, &info), CC_OK);
+    assert_int_equal(f.n, 8);
+    assert_int_equal(info.tail - info.head, 8);
+    assert_int_equal(info.visited, 11);
+    /* entries below the head are popped as they are pushed: head past them in one call */
+    fr_entries(e, buf, 20, 3, 1); /* indexes 12..14; head 13 skips index 12 */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "6 pages", 13, e, 3), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f, &info), CC_OK);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.idx[0], 13);
+    assert_string_equal(f.url[0], "http://s.test/p21");
+    assert_true(fr_has_hash(&f, "http://s.test/p20"));
+
+    /* survives a reopen */
+    coord_close(c);
+    c = open_ok(dir, &o);
+    fr_seen f2;
+    coord_frontier_info info2;
+    assert_int_equal(fr_load(c, ua.id, &f2, &info2), CC_OK);
+    assert_memory_equal(&info, &info2, sizeof info);
+    assert_int_equal(f2.n, 2);
+    assert_string_equal(f2.url[1], "http://s.test/p22");
+    assert_int_equal(f2.nh, f.nh);
+
+    /* not leased to this worker (another worker, or an expired lease): CC_E_EXISTS, and neither
+     * the cursor nor the frontier moves — the two change in one transaction */
+    coord_close(c);
+    coord_opts o2 = o;
+    o2.worker = "w2";
+    c = open_ok(dir, &o2);
+    fr_entries(e, buf, 40, 1, 1);
+    assert_int_equal(coord_frontier_progress(c, ua.id, "stolen", 14, e, 1), CC_E_EXISTS);
+    coord_close(c);
+    c = open_ok(dir, &o);
+    advance(61); /* past the 60 s lease */
+    assert_int_equal(coord_frontier_progress(c, ua.id, "late", 14, e, 1), CC_E_EXISTS);
+    assert_int_equal(coord_unit_get(c, "seed:a", &got), CC_OK);
+    assert_string_equal(got.cursor, "6 pages");
+    assert_int_equal(fr_load(c, ua.id, &f2, &info2), CC_OK);
+    assert_memory_equal(&info, &info2, sizeof info);
+    assert_false(fr_has_hash(&f2, "http://s.test/p40"));
+    /* re-claimed (a new delivery), the frontier is still there and progress goes on */
+    coord_unit again;
+    assert_int_equal(coord_unit_claim(c, &again), CC_OK);
+    assert_int_equal(again.id, ua.id);
+    assert_string_equal(again.cursor, "6 pages");
+    assert_int_equal(coord_frontier_progress(c, ua.id, "7 pages", 14, e, 1), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f2, &info2), CC_OK);
+    assert_int_equal(info2.tail, 16);
+    assert_true(fr_has_hash(&f2, "http://s.test/p40"));
+    /* a failed unit keeps its frontier */
+    assert_int_equal(coord_unit_fail(c, ua.id, "boom", 0), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f2, &info2), CC_OK);
+    assert_int_equal(coord_unit_claim(c, &again), CC_OK); /* b, whose lease expired too */
+    if (again.id != ua.id)
+        assert_int_equal(coord_unit_claim(c, &again), CC_OK);
+    assert_int_equal(again.id, ua.id);
+
+    /* done drops the frontier; the other unit's stays */
+    assert_int_equal(coord_unit_done(c, ua.id), CC_OK);
+    assert_int_equal(fr_load(c, ua.id, &f2, &info2), CC_E_NOTFOUND);
+    {
+        raw r;
+        raw_open(&r, dir, 0);
+        MDB_dbi d = raw_dbi(&r, "frontier");
+        MDB_cursor *cur;
+        assert_int_equal(mdb_cursor_open(r.t, d, &cur), 0);
+        MDB_val k, v;
+        size_t n = 0;
+        while (mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0) {
+            assert_true(k.mv_size >= 8);
+            assert_int_equal(be64(k.mv_data), ub.id); /* only unit b's records are left */
+            n++;
+        }
+        assert_int_equal(n, 1 + 2 + 2); /* head, 2 entries, 2 hashes */
+        mdb_cursor_close(cur);
+        raw_close(&r, 0);
+    }
+    check_counts(&c, dir, &o, "frontier");
+
+    /* a rebuild drops every frontier */
+    assert_int_equal(fr_load(c, ub.id, &f2, &info2), CC_OK);
+    assert_int_equal(coord_rebuild_begin(c), CC_OK);
+    assert_int_equal(coord_rebuild_end(c), CC_OK);
+    assert_int_equal(fr_load(c, ub.id, &f2, &info2), CC_E_NOTFOUND);
+    coord_close(c);
+    set_now(T0);
+}
+
+/* A frontier push that outgrows the map is retried whole after the growth: the cursor and every
+ * entry are there, once. */
+static void test_frontier_growth(void **state)
+{
+    (void)state;
+    set_now(T0);
+    char dir[4096];
+    newdir(dir, sizeof dir, "frontier-grow");
+    coord_opts o = opts_of(10, "w1");
+    size_t saved = coord_lmdb_initial_mapsize;
+    coord_lmdb_initial_mapsize = 64 << 10;
+    coord *c = open_ok(dir, &o);
+    const char *key = "seed:big";
+    assert_int_equal(coord_units_add(c, &key, 1, NULL), CC_OK);
+    coord_unit u;
+    assert_int_equal(coord_unit_claim(c, &u), CC_OK);
+    enum { N = 2000 };
+    static coord_frontier_entry e[N];
+    static char b[N][600];
+    for (int i = 0; i < N; i++) {
+        memset(b[i], 'x', 500);
+        snprintf(b[i], 40, "http://s.test/%d/", i);
+        b[i][strlen(b[i])] = 'x';
+        b[i][500] = '\0';
+        e[i].url = b[i];
+        e[i].depth = (uint32_t)i;
+    }
+    assert_int_equal(coord_frontier_progress(c, u.id, "grown", 0, e, N), CC_OK);
+    coord_close(c);
+    coord_lmdb_initial_mapsize = saved;
+    c = open_ok(dir, &o);
+    coord_frontier_info info;
+    assert_int_equal(coord_frontier_load(c, u.id, &info, NULL, NULL, NULL), CC_OK);
+    assert_int_equal(info.head, 0);
+    assert_int_equal(info.tail, N);
+    assert_int_equal(info.visited, N);
+    coord_unit got;
+    assert_int_equal(coord_unit_get(c, key, &got), CC_OK);
+    assert_string_equal(got.cursor, "grown");
+    coord_close(c);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -2239,6 +2532,8 @@ int main(void)
         cmocka_unit_test(test_recover_held),
         cmocka_unit_test(test_rebuild),
         cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_frontier),
+        cmocka_unit_test(test_frontier_growth),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_model_random),
         cmocka_unit_test(test_bench),
