@@ -1105,6 +1105,22 @@ static void test_soup_properties(void **state)
     }
 }
 
+/* The skip rule on its own (WAT links use it): data: URLs and svg/gif/ico by the last path
+ * segment's extension, case-insensitive, the query ignored. */
+static void test_image_url_skip(void **state)
+{
+    (void)state;
+    assert_int_equal(extract_image_url_skip("data:image/png;base64,AAAA"), EXTRACT_SKIP_DATA_URL);
+    assert_int_equal(extract_image_url_skip("http://a.test/x/logo.SVG"), EXTRACT_SKIP_SVG);
+    assert_int_equal(extract_image_url_skip("http://a.test/x/logo.svgz"), EXTRACT_SKIP_SVG);
+    assert_int_equal(extract_image_url_skip("http://a.test/anim.gif?v=2"), EXTRACT_SKIP_GIF);
+    assert_int_equal(extract_image_url_skip("https://a.test/favicon.ico"), EXTRACT_SKIP_ICO);
+    assert_int_equal(extract_image_url_skip("http://a.test/photo.jpg"), -1);
+    assert_int_equal(extract_image_url_skip("http://a.test/gif/photo.jpg"), -1);
+    assert_int_equal(extract_image_url_skip("http://a.test/photo.jpg?f=x.gif"), -1);
+    assert_int_equal(extract_image_url_skip("http://a.test/img"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1130,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_hostile_pages),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_image_url_skip),
         cmocka_unit_test(test_soup_properties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
