@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|fetch|crawl|all] [options]
+# Benchmarks (make bench). Usage: bench/run.sh BUILD [shards|image|match|fetch|crawl|tokenizer|loader|train|all] [options]
 # The optional second argument picks the benchmark (default all: shards, image, match, fetch, then
 # crawl);
 # options go to the one picked (with all, to bench_shards as before, e.g. --reps 9).
@@ -21,12 +21,21 @@
 #           loopback, politeness off, against clipcrawl fetch and curl --parallel on the same image
 #           URLs: pairs/s, pairs per CPU-second, peak RSS and its ratio between the sizes; table in
 #           BUILD/bench/crawl-bench.txt, figures in BUILD/bench/crawl.json (see bench/crawl.sh).
+#   tokenizer  bench_tokenizer: BPE training time and encode throughput (1 and 2 threads) on
+#           100,000 synthetic captions, vocab 8000, figures in BUILD/bench/tokenizer.json.
+#   loader  bench_loader: the trainer's data loader on 2000 synthetic 256x256 JPEG records
+#           (temporary folder): images/s at S = 64 and 224 with 1 and 2 threads, augmentation on;
+#           figures in BUILD/bench/loader.json.
+#   train   bench/train.sh BUILD: training steps of the tiny and small CLIP (bench_train) against
+#           the same model in PyTorch (bench/train_torch.py, CPU, same threads and batch), GEMM
+#           GFLOP/s against the machine's peak, and the loader's images/s against the trainer's
+#           consumption; figures in BUILD/bench/train.json.
 set -euo pipefail
-BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|fetch|crawl|all] [options]}
+BUILD=${1:?usage: bench/run.sh BUILD [shards|image|match|fetch|crawl|tokenizer|loader|train|all] [options]}
 shift
 WHICH=all
 case ${1:-} in
-shards | image | match | fetch | crawl | all)
+shards | image | match | fetch | crawl | tokenizer | loader | train | all)
   WHICH=$1
   shift
   ;;
@@ -61,17 +70,39 @@ run_shards() {
   rm -rf "$OUT/work"
 }
 
+need_tool() {
+  if [ ! -x "$BUILD/tools/$1" ]; then
+    echo "bench: $BUILD/tools/$1 missing (make all)" >&2
+    exit 1
+  fi
+  mkdir -p "$BUILD/bench"
+}
+
 case $WHICH in
 shards) run_shards "$@" ;;
 image) bash "$HERE/image.sh" "$BUILD" "$@" ;;
 match) bash "$HERE/match.sh" "$BUILD" "$@" ;;
 fetch) bash "$HERE/fetch.sh" "$BUILD" "$@" ;;
 crawl) bash "$HERE/crawl.sh" "$BUILD" "$@" ;;
+tokenizer)
+  need_tool bench_tokenizer
+  "$BUILD/tools/bench_tokenizer" --captions 100000 --vocab 8000 --json "$BUILD/bench/tokenizer.json" "$@"
+  ;;
+loader)
+  need_tool bench_loader
+  "$BUILD/tools/bench_loader" --json "$BUILD/bench/loader.json" "$@"
+  ;;
+train) bash "$HERE/train.sh" "$BUILD" "$@" ;;
 all)
   run_shards "$@"
   bash "$HERE/image.sh" "$BUILD"
   bash "$HERE/match.sh" "$BUILD"
   bash "$HERE/fetch.sh" "$BUILD"
   bash "$HERE/crawl.sh" "$BUILD"
+  need_tool bench_tokenizer
+  "$BUILD/tools/bench_tokenizer" --captions 100000 --vocab 8000 --json "$BUILD/bench/tokenizer.json"
+  need_tool bench_loader
+  "$BUILD/tools/bench_loader" --json "$BUILD/bench/loader.json"
+  bash "$HERE/train.sh" "$BUILD"
   ;;
 esac

@@ -26,6 +26,11 @@ int cli_crawl(int argc, char **argv);
 /* `clipcrawl tokenizer train|encode|stat` (cli/tokenizer.c). */
 int cli_tokenizer(int argc, char **argv);
 
+/* `clipcrawl train` (cli/train.c). */
+int cli_train(int argc, char **argv);
+/* `clipcrawl eval retrieval` (cli/eval.c). */
+int cli_eval(int argc, char **argv);
+
 /* Calls fn for every record of every shard in m, in manifest and index order (cli/walk.c). fn
  * returning nonzero stops the walk and is returned; shard errors are printed (cli_fail) and
  * CLI_EXIT_FAIL returned. */

@@ -24,6 +24,8 @@ static const char usage[] =
     "             (clipcrawl crawl --help)\n"
     "  tokenizer  train, apply and inspect the trainer's BPE tokenizer\n"
     "             (clipcrawl tokenizer --help)\n"
+    "  train      train a CLIP model on shards, on the CPU (clipcrawl train --help)\n"
+    "  eval       evaluate a trained model: retrieval (clipcrawl eval --help)\n"
     "\n"
     "options:\n"
     "  -q, --quiet     errors only\n"
@@ -141,6 +143,10 @@ int main(int argc, char **argv)
         return cli_crawl(argc - i, argv + i);
     if (!strcmp(cmd, "tokenizer"))
         return cli_tokenizer(argc - i, argv + i);
+    if (!strcmp(cmd, "train"))
+        return cli_train(argc - i, argv + i);
+    if (!strcmp(cmd, "eval"))
+        return cli_eval(argc - i, argv + i);
     fprintf(stderr, "clipcrawl: unknown command '%s' (try clipcrawl --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -20,9 +20,9 @@ PKGS=(
   # WordNet's database files for the query list builder and its tests; gnuplot for histograms.
   wordnet-base gnuplot-nox
 )
-# Only for `make bench` (the OpenCV peer and the photo corpus): ops/deps.sh --bench.
+# Only for `make bench` (the OpenCV and PyTorch peers and the photo corpus): ops/deps.sh --bench.
 if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(python3-opencv python3-numpy python3-pil plasma-workspace-wallpapers time)
+  PKGS+=(python3-opencv python3-numpy python3-pil plasma-workspace-wallpapers time python3-torch)
 fi
 
 missing=()
