@@ -5,8 +5,9 @@
 #     at batch 128 and the small model at batch 64, same thread count (all cores): median step
 #     time, samples/s, the ratio; goal >= 1.5x PyTorch;
 #   - achieved GFLOP/s of one step's matrix products (the same sgemm shapes alone) against the
-#     machine's fp32 peak (cores x GHz x FLOP/cycle from /proc/cpuinfo: 32 with AVX2/AVX-512 FMA
-#     on two pipes); goal >= 50 %;
+#     machine's fp32 peak, measured (every thread a single-threaded 1024^3 sgemm at once), with
+#     the nominal figure (cores x /proc/cpuinfo MHz x 32 FLOP/cycle, two 8-wide FMA pipes) beside
+#     it; goal >= 50 %;
 #   - bench_loader's images/s at the model's input size against the trainer's samples/s.
 # Table in BUILD/bench/train-bench.txt, figures in BUILD/bench/train.json.
 set -euo pipefail
@@ -38,7 +39,7 @@ for spec in "tiny 128" "small 64"; do
   set -- $spec
   echo "bench/train: $1, batch $2, $THREADS threads, $STEPS steps each" >&2
   "$BUILD/tools/bench_train" --model "$1" --batch "$2" --steps "$STEPS" --threads "$THREADS" \
-    --peak-gflops "$PEAK" >"$W/c-$1.json"
+    >"$W/c-$1.json"
   "$PY" "$HERE/train_torch.py" --model "$1" --batch "$2" --steps "$STEPS" --threads "$THREADS" \
     >"$W/t-$1.json"
 done
@@ -47,7 +48,7 @@ done
 "$PY" - "$W" "$OUT" "$PEAK" <<'PY' | tee "$OUT/train-bench.txt"
 import json, sys
 w, out, peak = sys.argv[1], sys.argv[2], float(sys.argv[3])
-res = {"peak_gflops": peak, "models": {}}
+res = {"nominal_peak_gflops": peak, "models": {}}
 lines = ["%-6s %5s %6s %12s %12s %12s %12s %7s %10s %8s" % (
     "model", "batch", "thr", "C step ms", "C samples/s", "torch ms", "torch smp/s", "ratio",
     "GEMM GF/s", "of peak")]
@@ -61,9 +62,14 @@ for m in ("tiny", "small"):
         t["samples_per_s"], ratio, c["gemm_gflops"], 100 * c["gemm_of_peak"]))
     lines.append("       model %.1f GFLOP/s over the whole step; GEMMs are %.0f%% of the step" % (
         c["model_gflops"], 100 * c["gemm_share"]))
-lines.append("goal: >= 1.5x PyTorch (tiny %s, small %s), GEMMs >= 50%% of peak %.0f GFLOP/s" % (
+mp = res["models"]["tiny"]["clipcrawl"]["peak_gflops"]
+lines.append("peak: measured %.0f GFLOP/s (per-thread 1024^3 sgemm), nominal %.0f at the listed clock"
+             % (mp, peak))
+lines.append("goal: >= 1.5x PyTorch (tiny %s, small %s), GEMMs >= 50%% of peak (tiny %s, small %s)" % (
     "met" if res["models"]["tiny"]["speedup"] >= 1.5 else "NOT met",
-    "met" if res["models"]["small"]["speedup"] >= 1.5 else "NOT met", peak))
+    "met" if res["models"]["small"]["speedup"] >= 1.5 else "NOT met",
+    "met" if res["models"]["tiny"]["clipcrawl"]["gemm_of_peak"] >= 0.5 else "NOT met",
+    "met" if res["models"]["small"]["clipcrawl"]["gemm_of_peak"] >= 0.5 else "NOT met"))
 try:
     ld = json.load(open(w + "/loader.json"))
     res["loader"] = ld
