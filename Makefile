@@ -14,7 +14,7 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -pthread
 # The trainer: OpenMP (-fopenmp) and BLAS (OpenBLAS, cblas.h).
 # -lcld2 is C++ (filters/lang_cld2.cc is our C shim over it), hence -lstdc++.
-LDLIBS   += -lopenblas -fopenmp -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -ljansson -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
+LDLIBS   += -lopenblas -fopenmp -llbfgs -llmdb -lzstd -lxxhash -ljpeg -lpng -lwebp -lxml2 -lcurl -ljansson -lbz2 -lz -lcld2 -lstdc++ -lm -pthread
 
 LIB_SRC  := $(wildcard common/*.c) $(wildcard shards/*.c) $(wildcard filters/*.c) \
             $(wildcard query_lists/*.c) $(wildcard crawler/*.c) $(wildcard trainer/*.c)
