@@ -207,39 +207,42 @@ cc_status eval_class_embeddings(clip_model *m, const bpe *tok, const char *const
     const clip_config *cfg = clip_model_config(m);
     const int E = cfg->embed_dim, T = cfg->context, B = clip_model_max_batch(m);
     CC_CHECK(nt > 0 && C > 0, CC_E_INVAL, "zero-shot needs at least one class and one template");
+    /* Every (class, template) prompt, in batches of the model's size; prompt j is class j / nt. */
+    const size_t total = (size_t)C * (size_t)nt;
     int32_t *tokens = malloc((size_t)B * (size_t)T * sizeof *tokens);
     float *emb = malloc((size_t)B * (size_t)E * sizeof *emb);
     cc_status st = tokens && emb ? CC_OK : cc_fail(CC_E_NOMEM, "out of memory");
-    for (int c = 0; st == CC_OK && c < C; c++) {
-        float *acc = out + (size_t)c * (size_t)E;
-        memset(acc, 0, (size_t)E * sizeof *acc);
-        for (int t0 = 0; st == CC_OK && t0 < nt; t0 += B) {
-            int nb = nt - t0 < B ? nt - t0 : B;
-            for (int t = 0; st == CC_OK && t < nb; t++) {
-                char text[1024];
-                const char *tpl = templates[t0 + t], *hole = strstr(tpl, "{}");
-                int len = hole ? snprintf(text, sizeof text, "%.*s%s%s", (int)(hole - tpl), tpl,
-                                          names[c], hole + 2)
-                               : snprintf(text, sizeof text, "%s %s", tpl, names[c]);
-                if (len < 0 || (size_t)len >= sizeof text)
-                    st = cc_fail(CC_E_INVAL, "prompt too long: template '%s', class '%s'", tpl,
-                                 names[c]);
-                else
-                    st = bpe_encode(tok, text, (size_t)len, tokens + (size_t)t * (size_t)T,
-                                    (uint32_t)T, NULL);
-            }
-            if (st != CC_OK)
-                break;
-            clip_model_encode_texts(m, tokens, nb, emb);
-            for (int t = 0; t < nb; t++) {
-                float *e = emb + (size_t)t * (size_t)E;
-                normalize(e, E); /* already unit length; kept so the rule does not depend on it */
-                for (int k = 0; k < E; k++)
-                    acc[k] += e[k];
-            }
+    if (st == CC_OK)
+        memset(out, 0, (size_t)C * (size_t)E * sizeof *out);
+    for (size_t j0 = 0; st == CC_OK && j0 < total; j0 += (size_t)B) {
+        int nb = total - j0 < (size_t)B ? (int)(total - j0) : B;
+        for (int t = 0; st == CC_OK && t < nb; t++) {
+            size_t j = j0 + (size_t)t;
+            const char *name = names[j / (size_t)nt], *tpl = templates[j % (size_t)nt];
+            const char *hole = strstr(tpl, "{}");
+            char text[1024];
+            int len = hole ? snprintf(text, sizeof text, "%.*s%s%s", (int)(hole - tpl), tpl, name,
+                                      hole + 2)
+                           : snprintf(text, sizeof text, "%s %s", tpl, name);
+            if (len < 0 || (size_t)len >= sizeof text)
+                st = cc_fail(CC_E_INVAL, "prompt too long: template '%s', class '%s'", tpl, name);
+            else
+                st = bpe_encode(tok, text, (size_t)len, tokens + (size_t)t * (size_t)T, (uint32_t)T,
+                                NULL);
         }
-        normalize(acc, E);
+        if (st != CC_OK)
+            break;
+        clip_model_encode_texts(m, tokens, nb, emb);
+        for (int t = 0; t < nb; t++) {
+            float *e = emb + (size_t)t * (size_t)E;
+            normalize(e, E); /* already unit length; kept so the rule does not depend on it */
+            float *acc = out + ((j0 + (size_t)t) / (size_t)nt) * (size_t)E;
+            for (int k = 0; k < E; k++)
+                acc[k] += e[k];
+        }
     }
+    for (int c = 0; st == CC_OK && c < C; c++)
+        normalize(out + (size_t)c * (size_t)E, E);
     free(tokens);
     free(emb);
     return st;

@@ -3,8 +3,8 @@
  *
  * Retrieval (eval_recall): N pairs, image i belongs with text i. Image→text recall@K is the
  * fraction of images whose own text is among the K texts most similar to it (cosine of the
- * L2-normalized embeddings; ties count against the true pair, so a constant model scores
- * chance); text→image the same the other way. Chance is K/N.
+ * L2-normalized embeddings; ties count against the true pair, so a constant model scores 0);
+ * text→image the same the other way. Chance (a random ranking) is K/N.
  *
  * Zero-shot (eval_class_embeddings, eval_zeroshot): each class name is put into every prompt
  * template ("a photo of a {}."), the templates' text embeddings (each L2-normalized) are
