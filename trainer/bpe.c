@@ -719,22 +719,10 @@ cc_status bpe_save(const bpe *b, const char *path)
     return st;
 }
 
-cc_status bpe_load(const char *path, bpe **out)
+cc_status bpe_load_mem(const char *path, const void *data, size_t n, bpe **out)
 {
-    cc_buf f;
-    cc_buf_init(&f, BPE_HEADER_SIZE + (size_t)BPE_MAX_VOCAB * 8 + 8 + 4096);
-    cc_status st = cc_read_file(path, &f);
-    if (st == CC_E_NOTFOUND)
-        st = CC_E_IO; /* the header's contract; the message says "No such file" */
-    if (st == CC_E_LIMIT)
-        st = cc_fail(CC_E_FORMAT, "%s: too large for a tokenizer file (vocab at most %u)", path,
-                     BPE_MAX_VOCAB);
-    if (st != CC_OK) {
-        cc_buf_free(&f);
-        return st;
-    }
-    const uint8_t *d = f.data;
-    size_t n = f.len;
+    const uint8_t *d = data;
+    cc_status st = CC_OK;
     int32_t *pairs = NULL;
     uint32_t version = 0, hs = 0, vocab = 0, merges = 0, context = 0;
     if (n < 8 || memcmp(d, BPE_MAGIC, 8) != 0) {
@@ -809,6 +797,24 @@ cc_status bpe_load(const char *path, bpe **out)
     pairs = NULL; /* owned by bpe_build now */
 done:
     free(pairs);
+    return st;
+}
+
+cc_status bpe_load(const char *path, bpe **out)
+{
+    cc_buf f;
+    cc_buf_init(&f, BPE_HEADER_SIZE + (size_t)BPE_MAX_VOCAB * 8 + 8 + 4096);
+    cc_status st = cc_read_file(path, &f);
+    if (st == CC_E_NOTFOUND)
+        st = CC_E_IO; /* the header's contract; the message says "No such file" */
+    if (st == CC_E_LIMIT)
+        st = cc_fail(CC_E_FORMAT, "%s: too large for a tokenizer file (vocab at most %u)", path,
+                     BPE_MAX_VOCAB);
+    if (st != CC_OK) {
+        cc_buf_free(&f);
+        return st;
+    }
+    st = bpe_load_mem(path, f.data, f.len, out);
     cc_buf_free(&f);
     return st;
 }

@@ -68,6 +68,8 @@ cc_status bpe_trainer_finish(bpe_trainer *t, uint32_t vocab, uint32_t context, b
  * CC_E_NOMEM. */
 cc_status bpe_save(const bpe *b, const char *path);
 cc_status bpe_load(const char *path, bpe **out);
+/* The same checks on a file's bytes already in memory (data, n; path names it in messages). */
+cc_status bpe_load_mem(const char *path, const void *data, size_t n, bpe **out);
 void bpe_free(bpe *b); /* accepts NULL */
 
 uint32_t bpe_vocab(const bpe *b); /* 514 + merges */

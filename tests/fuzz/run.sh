@@ -51,7 +51,7 @@ stale() { # obj src: 0 if obj must be rebuilt
     return 1
 }
 objs=() pids=() failed_build=0
-for src in common/*.c shards/*.c filters/*.c query_lists/*.c crawler/*.c filters/*.cc; do
+for src in common/*.c shards/*.c filters/*.c query_lists/*.c crawler/*.c trainer/bpe.c filters/*.cc; do
     [ -f "$src" ] || continue
     obj=$OUT/obj/${src%.*}.o
     objs+=("$obj")
