@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +324,11 @@ int cli_crawl(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     crawl_stats s;
+    /* Image bodies and decode buffers come and go in sizes up to tens of MiB. glibc raises its
+     * mmap threshold after each large free, after which such buffers come from the heap and the
+     * heap's high-water stays resident; a fixed threshold (which also stops the raising) gives
+     * them back to the system when freed, so resident memory follows what is in use. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     st = crawl_run(&o, &s);
     if (st != CC_OK) {
         rc = cli_fail(cmd, st);
