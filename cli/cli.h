@@ -38,6 +38,18 @@ typedef int (*cli_record_fn)(void *ctx, const shard_manifest_entry *e, uint64_t 
                              const shard_record *r);
 int cli_walk_records(const char *cmd, const shard_manifest *m, cli_record_fn fn, void *ctx);
 
+/* One subcommand of a group ("shards pack"): its name and entry point (argv[0] = the name). */
+typedef struct cli_subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} cli_subcommand;
+
+/* Runs the subcommand of a group named by argv[1] (argv[0] is the group), with getopt reset;
+ * --help/-h prints usage to stdout; no argument, or an unknown one, prints usage to stderr and
+ * returns CLI_EXIT_USAGE. */
+int cli_dispatch(const char *group, const char *usage, const cli_subcommand *cmds, size_t n,
+                 int argc, char **argv);
+
 /* getopt_long with -q/-v/-h handled in one place. Returns the option, or 0 when it consumed a
  * common one, -1 at the end; '?' on error (getopt printed why) or 'h' for --help. */
 int cli_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts);

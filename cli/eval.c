@@ -824,16 +824,8 @@ static int eval_probe_cmd(int argc, char **argv)
 
 int cli_eval(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs(eval_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    if (!strcmp(argv[1], "retrieval"))
-        return eval_retrieval(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "zeroshot"))
-        return eval_zeroshot_cmd(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "linear-probe"))
-        return eval_probe_cmd(argc - 1, argv + 1);
-    return cli_usage_error("eval", eval_usage,
-                           "unknown evaluation (retrieval, zeroshot, linear-probe)");
+    static const cli_subcommand cmds[] = {{"retrieval", eval_retrieval},
+                                          {"zeroshot", eval_zeroshot_cmd},
+                                          {"linear-probe", eval_probe_cmd}};
+    return cli_dispatch("eval", eval_usage, cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }

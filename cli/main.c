@@ -63,6 +63,24 @@ int cli_next_opt(int argc, char **argv, const char *shortopts, const struct opti
     return 0;
 }
 
+int cli_dispatch(const char *group, const char *usage, const cli_subcommand *cmds, size_t n,
+                 int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(argv[1], cmds[i].name)) {
+            optind = 1;
+            return cmds[i].fn(argc - 1, argv + 1);
+        }
+    }
+    cli_error(group, "unknown command '%s'", argv[1]);
+    fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_usage_error(const char *cmd, const char *usage, const char *what)
 {
     if (what)

@@ -594,24 +594,9 @@ static int cmd_histogram(int argc, char **argv)
 
 int cli_queries(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } cmds[] = {{"build", cmd_build},
-                {"stats", cmd_stats},
-                {"match", cmd_match},
-                {"histogram", cmd_histogram}};
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(queries_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (!strcmp(argv[1], cmds[i].name)) {
-            optind = 1;
-            return cmds[i].fn(argc - 1, argv + 1);
-        }
-    }
-    cli_error("queries", "unknown command '%s'", argv[1]);
-    fputs(queries_usage, stderr);
-    return CLI_EXIT_USAGE;
+    static const cli_subcommand cmds[] = {{"build", cmd_build},
+                                          {"stats", cmd_stats},
+                                          {"match", cmd_match},
+                                          {"histogram", cmd_histogram}};
+    return cli_dispatch("queries", queries_usage, cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }

@@ -453,21 +453,8 @@ static int cmd_export(int argc, char **argv)
 
 int cli_shards(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } cmds[] = {{"pack", cli_shards_pack}, {"stat", cmd_stat}, {"dump", cmd_dump},
-                {"verify", cmd_verify},    {"ls", cmd_ls},     {"export", cmd_export}};
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(shards_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (!strcmp(argv[1], cmds[i].name)) {
-            optind = 1;
-            return cmds[i].fn(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "clipcrawl: shards: unknown command '%s'\n%s", argv[1], shards_usage);
-    return CLI_EXIT_USAGE;
+    static const cli_subcommand cmds[] = {
+        {"pack", cli_shards_pack}, {"stat", cmd_stat}, {"dump", cmd_dump},
+        {"verify", cmd_verify},    {"ls", cmd_ls},     {"export", cmd_export}};
+    return cli_dispatch("shards", shards_usage, cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }

@@ -344,21 +344,8 @@ static int cmd_stat(int argc, char **argv)
 
 int cli_tokenizer(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } cmds[] = {{"train", cmd_train}, {"encode", cmd_encode}, {"stat", cmd_stat}};
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(tokenizer_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (!strcmp(argv[1], cmds[i].name)) {
-            optind = 1;
-            return cmds[i].fn(argc - 1, argv + 1);
-        }
-    }
-    cli_error("tokenizer", "unknown command '%s'", argv[1]);
-    fputs(tokenizer_usage, stderr);
-    return CLI_EXIT_USAGE;
+    static const cli_subcommand cmds[] = {
+        {"train", cmd_train}, {"encode", cmd_encode}, {"stat", cmd_stat}};
+    return cli_dispatch("tokenizer", tokenizer_usage, cmds, sizeof cmds / sizeof cmds[0], argc,
+                        argv);
 }

@@ -124,7 +124,7 @@ expect 2 "--shots" -- zs --shots 1,2
 expect 2 "bad --shots" -- lp --shots 0,1
 expect 2 "bad --shots" -- lp --shots 1,,2
 expect 2 "test-fraction" -- lp --test-fraction 1
-expect 2 "unknown evaluation" -- "$BIN" eval nosuch
+expect 2 "unknown command 'nosuch'" -- "$BIN" eval nosuch
 expect 1 "no column 'weight'" -- "$BIN" eval zeroshot --images "$EV" --label-column weight "${M[@]}"
 expect 1 "" -- "$BIN" eval zeroshot --images "$T/nowhere" --label-column shape "${M[@]}"
 expect 1 "" -- zs --checkpoint "$T/nowhere.bin"
