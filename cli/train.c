@@ -1,5 +1,6 @@
 /* cli/train.c — `clipcrawl train`: the bundled CLIP trainer (trainer/train.h) from the command
  * line. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,7 +8,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/file.h"
 #include "common/log.h"
+#include "trainer/bpe.h"
+#include "trainer/ckpt.h"
+#include "trainer/eval.h"
+#include "trainer/evalset.h"
 #include "trainer/model.h"
 #include "trainer/train.h"
 
@@ -36,6 +42,15 @@ static const char train_usage[] =
     "  --ckpt-every N       also checkpoint every N steps (default: at the end only)\n"
     "  --log-every N        print a line every N steps (default 10)\n"
     "  --stop-after N       stop after step N with a checkpoint (resume tests)\n"
+    "  --eval LABELS:COLUMN[:CLASSES]\n"
+    "                       zero-shot task during training (repeatable, up to 8): the images\n"
+    "                       of a labels TSV (paths in its 'file' column, relative to its folder),\n"
+    "                       classes from COLUMN, in the order of the CLASSES file when given\n"
+    "                       (e.g. web/eval/labels.tsv:shape:web/eval/shapes.txt)\n"
+    "  --eval-every N       run the --eval tasks every N steps and after the last; rows in\n"
+    "                       DIR/eval.csv (default 100)\n"
+    "  --eval-templates F   prompt templates, one a line with {} for the class (default: CLIP's\n"
+    "                       18)\n"
     "  -q, --quiet / -v, --verbose\n"
     "\n";
 
@@ -61,11 +76,126 @@ static int parse_float(const char *s, float *out)
     return 0;
 }
 
+#define TRAIN_MAX_EVALS 8
+
+/* Zero-shot tasks evaluated during training (--eval), and their log DIR/eval.csv. */
+typedef struct train_evals {
+    int n;
+    const char *spec[TRAIN_MAX_EVALS];
+    char name[TRAIN_MAX_EVALS][64];
+    evalset *set[TRAIN_MAX_EVALS];
+    const char *templates_path;
+    char **templates;
+    int nt;
+    bpe *tok;
+    FILE *csv;
+} train_evals;
+
+/* Loads every task's labels (so a bad --eval fails before training starts), the templates and
+ * the tokenizer; opens DIR/eval.csv, cut back to the checkpoint's step on --resume. */
+static cc_status evals_open(train_evals *ev, const train_opts *o)
+{
+    for (int i = 0; i < ev->n; i++) {
+        char buf[4096], dir[4096];
+        int len = snprintf(buf, sizeof buf, "%s", ev->spec[i]);
+        CC_CHECK(len > 0 && (size_t)len < sizeof buf, CC_E_INVAL, "--eval: too long");
+        char *col = strchr(buf, ':');
+        CC_CHECK(col && col[1], CC_E_INVAL, "--eval %s: expected LABELS:COLUMN[:CLASSES]",
+                 ev->spec[i]);
+        *col++ = '\0';
+        char *classes = strchr(col, ':');
+        if (classes)
+            *classes++ = '\0';
+        snprintf(ev->name[i], sizeof ev->name[i], "%s", col);
+        snprintf(dir, sizeof dir, "%s", buf);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        CC_TRY(
+            evalset_load(dir, buf, "file", col, classes && *classes ? classes : NULL, &ev->set[i]));
+    }
+    if (ev->templates_path)
+        CC_TRY(evalset_read_names(ev->templates_path, &ev->templates, &ev->nt));
+    CC_TRY(bpe_load(o->tokenizer, &ev->tok));
+    char path[4096];
+    CC_TRY(cc_mkdir(o->out));
+    CC_TRY(cc_path_join(path, sizeof path, o->out, "eval.csv"));
+    char ckpt[4096];
+    CC_TRY(cc_path_join(ckpt, sizeof ckpt, o->out, "ckpt.bin"));
+    ckpt_meta k;
+    if (o->resume && ckpt_load_meta(ckpt, &k) == CC_OK)
+        CC_TRY(train_log_cut(path, k.step));
+    else if (cc_exists(path) && !o->resume)
+        CC_TRY(train_log_cut(path, 0));
+    ev->csv = fopen(path, "a");
+    CC_CHECK(ev->csv, CC_E_IO, "%s: %s", path, strerror(errno));
+    if (ftell(ev->csv) == 0)
+        fputs("step,task,top1,top5,chance,images\n", ev->csv);
+    return CC_OK;
+}
+
+static void evals_close(train_evals *ev)
+{
+    for (int i = 0; i < ev->n; i++)
+        evalset_free(ev->set[i]);
+    evalset_free_names(ev->templates, ev->nt);
+    bpe_free(ev->tok);
+    if (ev->csv)
+        fclose(ev->csv);
+}
+
+/* train_opts.on_eval: zero-shot accuracy of every task at this step. A task that fails is
+ * logged and skipped; training goes on. */
+static int evals_run(void *ctx, clip_model *m, uint64_t step)
+{
+    train_evals *ev = ctx;
+    const int E = clip_model_config(m)->embed_dim;
+    const char *const *tpl =
+        ev->templates ? (const char *const *)ev->templates : eval_clip_templates;
+    int nt = ev->templates ? ev->nt : eval_clip_template_count;
+    for (int i = 0; i < ev->n; i++) {
+        const evalset *s = ev->set[i];
+        float *cls = malloc((size_t)s->C * (size_t)E * sizeof *cls), *feat = NULL;
+        int *labels = NULL, *pred = NULL;
+        size_t n = 0;
+        uint64_t skipped = 0;
+        cc_status st = cls ? eval_class_embeddings(m, ev->tok, (const char *const *)s->classes,
+                                                   s->C, tpl, nt, cls)
+                           : cc_fail(CC_E_NOMEM, "out of memory");
+        if (st == CC_OK)
+            st = evalset_embed(m, s, &feat, &labels, &n, &skipped);
+        if (st == CC_OK && !(pred = malloc(n * sizeof *pred)))
+            st = cc_fail(CC_E_NOMEM, "out of memory");
+        if (st == CC_OK) {
+            double top1 = 0, top5 = 0;
+            eval_zeroshot(feat, n, cls, s->C, E, labels, pred, &top1, &top5, NULL);
+            fprintf(ev->csv, "%" PRIu64 ",%s,%.4f,%.4f,%.4f,%zu\n", step, ev->name[i], top1, top5,
+                    1.0 / s->C, n);
+            fflush(ev->csv);
+            cc_log_info("step %" PRIu64 "  zero-shot %s: %.1f%% (chance %.1f%%, %zu images)", step,
+                        ev->name[i], 100 * top1, 100.0 / s->C, n);
+        } else {
+            cc_log_warn("step %" PRIu64 ": zero-shot %s failed: %s", step, ev->name[i],
+                        cc_errmsg());
+        }
+        free(cls);
+        free(feat);
+        free(labels);
+        free(pred);
+    }
+    return 0;
+}
+
 int cli_train(int argc, char **argv)
 {
     const char *cmd = "train";
     train_opts o;
     train_opts_default(&o);
+    train_evals ev;
+    memset(&ev, 0, sizeof ev);
+    uint64_t eval_every = 100;
     enum {
         O_DATA = 256,
         O_TOK,
@@ -84,7 +214,10 @@ int cli_train(int argc, char **argv)
         O_RESUME,
         O_CKPT,
         O_LOG,
-        O_STOP
+        O_STOP,
+        O_EVAL,
+        O_EVAL_EVERY,
+        O_EVAL_TPL
     };
     static const struct option longopts[] = {{"data", required_argument, 0, O_DATA},
                                              {"tokenizer", required_argument, 0, O_TOK},
@@ -104,6 +237,9 @@ int cli_train(int argc, char **argv)
                                              {"ckpt-every", required_argument, 0, O_CKPT},
                                              {"log-every", required_argument, 0, O_LOG},
                                              {"stop-after", required_argument, 0, O_STOP},
+                                             {"eval", required_argument, 0, O_EVAL},
+                                             {"eval-every", required_argument, 0, O_EVAL_EVERY},
+                                             {"eval-templates", required_argument, 0, O_EVAL_TPL},
                                              CLI_COMMON_LONG,
                                              {0, 0, 0, 0}};
     optind = 1;
@@ -171,6 +307,17 @@ int cli_train(int argc, char **argv)
         case O_LOG:
             bad = parse_u64(optarg, &o.log_every);
             break;
+        case O_EVAL:
+            bad = ev.n == TRAIN_MAX_EVALS;
+            if (!bad)
+                ev.spec[ev.n++] = optarg;
+            break;
+        case O_EVAL_EVERY:
+            bad = parse_u64(optarg, &eval_every) || eval_every == 0;
+            break;
+        case O_EVAL_TPL:
+            ev.templates_path = optarg;
+            break;
         case O_STOP:
             bad = parse_u64(optarg, &o.stop_after) || o.stop_after == 0;
             break;
@@ -186,8 +333,17 @@ int cli_train(int argc, char **argv)
         return cli_usage_error(cmd, train_usage, "--data, --tokenizer and --out are needed");
     if (o.warmup != UINT64_MAX && o.warmup > o.steps)
         return cli_usage_error(cmd, train_usage, "--warmup is larger than --steps");
+    cc_status st = CC_OK;
+    if (ev.n) {
+        st = evals_open(&ev, &o);
+        o.eval_every = eval_every;
+        o.on_eval = evals_run;
+        o.eval_ctx = &ev;
+    }
     train_result r;
-    cc_status st = train_run(&o, &r);
+    if (st == CC_OK)
+        st = train_run(&o, &r);
+    evals_close(&ev);
     if (st != CC_OK)
         return cli_fail(cmd, st);
     printf("trained %s for %" PRIu64

@@ -74,7 +74,7 @@ static cc_status check_resume(const ckpt_meta *k, const train_opts *o, const cli
 
 /* Keeps the header and the rows of steps <= step of OUT/log.csv (a resumed run rewrites the
  * steps after its checkpoint). */
-static cc_status log_cut(const char *path, uint64_t step)
+cc_status train_log_cut(const char *path, uint64_t step)
 {
     cc_buf b;
     cc_buf_init(&b, (size_t)1 << 30);
@@ -218,7 +218,7 @@ static cc_status setup(run *r, uint64_t *start_step)
         *start_step = got.step;
         epoch = got.loader_epoch;
         batch = got.loader_batch;
-        CC_TRY(log_cut(r->log_path, got.step));
+        CC_TRY(train_log_cut(r->log_path, got.step));
         cc_log_info("resuming at step %" PRIu64 " (epoch %" PRIu64 ", batch %" PRIu64 ")", got.step,
                     epoch, batch);
     } else {
@@ -274,7 +274,7 @@ cc_status train_run(const train_opts *o, train_result *res)
     uint64_t end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
     float recent[10];
     size_t nrecent = 0;
-    double t_start = now_s(), wait_total = 0;
+    double t_start = now_s(), wait_total = 0, eval_total = 0;
     const size_t nt = st == CC_OK ? clip_model_tensor_count(r.m) : 0;
     clip_tensor *tensors = nt ? malloc(nt * sizeof *tensors) : NULL;
     for (size_t i = 0; i < nt && tensors; i++)
@@ -321,13 +321,16 @@ cc_status train_run(const train_opts *o, train_result *res)
         if (o->ckpt_every && (step + 1) % o->ckpt_every == 0 && step + 1 < end)
             st = save_ckpt(&r, step + 1);
         if (st == CC_OK && o->on_eval && o->eval_every &&
-            ((step + 1) % o->eval_every == 0 || step + 1 == end))
+            ((step + 1) % o->eval_every == 0 || step + 1 == end)) {
+            double te = now_s();
             if (o->on_eval(o->eval_ctx, r.m, step + 1))
                 end = step + 1;
+            eval_total += now_s() - te;
+        }
         if (st == CC_OK && step + 1 == end)
             st = save_ckpt(&r, step + 1);
     }
-    res->seconds = now_s() - t_start;
+    res->seconds = now_s() - t_start - eval_total; /* evaluation is not training time */
     res->data_wait_s = wait_total;
     if (res->steps) {
         size_t k = nrecent < 10 ? nrecent : 10;

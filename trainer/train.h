@@ -57,11 +57,16 @@ typedef struct train_result {
     uint64_t steps; /* steps done in total (including before a resume) */
     float first_loss; /* loss of step 1 (of this invocation) */
     float last_loss; /* mean loss of the last min(10, steps) steps of this invocation */
-    double seconds; /* wall time of this invocation's steps */
+    double seconds; /* wall time of this invocation's steps, evaluations (on_eval) excluded */
     double samples_per_s;
     double data_wait_s;
     uint64_t corrupt; /* records the loader skipped */
 } train_result;
+
+/* Cuts a CSV log (a header line, then rows starting with their step) back to the rows of steps
+ * <= step; a missing file is fine. For logs kept beside log.csv (an evaluation log) when a run
+ * resumes. CC_E_IO. */
+cc_status train_log_cut(const char *path, uint64_t step);
 
 /* Runs (or resumes) a training. CC_E_INVAL (bad options, mismatch with the checkpoint), and
  * whatever the loader, tokenizer or files report. */

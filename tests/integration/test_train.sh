@@ -7,7 +7,7 @@ MKWEB=$(realpath "$BUILD/tools/mkweb")
 
 # Pairs: the valid pairs of a small fixture web (truth/pairs.tsv), packed into shards of 400;
 # the first two shards train, the third is held out.
-"$MKWEB" --out "$T/web" --pairs 1500 --seed 3 --quiet --no-warc --eval 0
+"$MKWEB" --out "$T/web" --pairs 1500 --seed 3 --quiet --no-warc --eval 64
 awk -F'\t' -v site="$T/web/site" 'NR > 2 && $22 == 1 {print site $12 "\t" $15}' \
   "$T/web/truth/pairs.tsv" >"$T/list.tsv"
 "$BIN" --quiet shards pack --from "$T/list.tsv" --out "$T/shards" --max-pairs 400 >/dev/null
@@ -57,7 +57,8 @@ expect 1 "truncated" -- train "$T/c" --resume --steps 13
 
 # ---- learning: the loss falls below ln(batch) and held-out retrieval beats chance -----------
 expect 0 "" -- "$BIN" train --data "$T/shards/train.tsv" --tokenizer "$T/tok.bpe" --model tiny \
-  --batch 32 --steps 200 --lr 2e-3 --warmup 20 --seed 1 --out "$T/learn" --log-every 50
+  --batch 32 --steps 300 --lr 2e-3 --warmup 30 --seed 1 --out "$T/learn" --log-every 50 \
+  --eval "$T/web/eval/labels.tsv:shape:$T/web/eval/shapes.txt" --eval-every 100
 python3 - "$T/learn/log.csv" <<'PY' || fail "the loss did not fall"
 import csv, math, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -66,6 +67,21 @@ last = sum(float(r["loss"]) for r in rows[-10:]) / 10
 print("loss %.3f -> %.3f (ln 32 = %.3f)" % (first, last, math.log(32)))
 sys.exit(0 if last < 0.6 * math.log(32) and last < first else 1)
 PY
+# Zero-shot during training: a row per evaluation in eval.csv, accuracies in [0,1], chance 1/8.
+python3 - "$T/learn/eval.csv" <<'PY' || fail "eval.csv"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [(r["step"], r["task"]) for r in rows] == [("100", "shape"), ("200", "shape"), ("300", "shape")], rows
+for r in rows:
+    assert 0 <= float(r["top1"]) <= float(r["top5"]) <= 1 and r["chance"] == "0.1250", r
+    assert r["images"] == "64", r
+PY
+expect 2 "bad value" -- "$BIN" train --data "$T/shards/train.tsv" --tokenizer "$T/tok.bpe" \
+  --out "$T/x3" --eval-every 0 --eval "$T/web/eval/labels.tsv:shape"
+expect 1 "expected LABELS:COLUMN" -- "$BIN" train --data "$T/shards/train.tsv" \
+  --tokenizer "$T/tok.bpe" --out "$T/x3" --eval "$T/web/eval/labels.tsv"
+expect 1 "nosuch" -- "$BIN" train --data "$T/shards/train.tsv" --tokenizer "$T/tok.bpe" \
+  --out "$T/x3" --eval "$T/web/eval/labels.tsv:nosuch"
 expect 0 "" -- "$BIN" eval retrieval --data "$T/shards/held.tsv" --tokenizer "$T/tok.bpe" \
   --checkpoint "$T/learn/ckpt.bin" --json "$T/ret.json"
 cat "$T/out"
