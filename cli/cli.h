@@ -70,6 +70,10 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* Prints a failure with its status: "clipcrawl: <cmd>: <cc_errmsg() or status name>". Returns
  * CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, cc_status st);
+/* Draws a PNG at png with gnuplot: the terminal and output are set, then the script (printf
+ * format) is sent as it is, inline data included. CC_E_IO when gnuplot is missing or fails. */
+cc_status cli_plot(const char *png, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Parses a non-negative integer with an optional K/M/G/T suffix (powers of 1024) into out. */
 int cli_parse_size(const char *s, uint64_t *out);
 

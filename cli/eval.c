@@ -56,6 +56,7 @@ static const char eval_usage[] =
     "  --shots LIST         linear-probe: images per class, e.g. 1,2,4,8,16 (default)\n"
     "  --test-fraction F    linear-probe: share of each class held out for testing (default 0.5)\n"
     "  --seed N             linear-probe: the test split and the k-shot draws (default 0)\n"
+    "  --png FILE           linear-probe: draw the few-shot curve against zero-shot (gnuplot)\n"
     "\n";
 
 /* Loads the checkpoint's model for batches of up to batch. */
@@ -181,7 +182,7 @@ static int eval_retrieval(int argc, char **argv)
 /* Options shared by zeroshot and linear-probe. */
 typedef struct cls_opts {
     const char *images, *labels, *file_col, *label_col, *classes, *data, *caption_classes;
-    const char *tok, *ckpt, *templates, *cache, *json, *shots;
+    const char *tok, *ckpt, *templates, *cache, *json, *shots, *png;
     uint64_t max_n, batch, seed;
     double test_frac;
 } cls_opts;
@@ -439,7 +440,8 @@ static int cls_parse(const char *cmd, int probe, int argc, char **argv, cls_opts
         O_MAX,
         O_BATCH,
         O_SEED,
-        O_TESTF
+        O_TESTF,
+        O_PNG
     };
     static const struct option longopts[] = {
         {"images", required_argument, 0, O_IMAGES},
@@ -459,6 +461,7 @@ static int cls_parse(const char *cmd, int probe, int argc, char **argv, cls_opts
         {"batch", required_argument, 0, O_BATCH},
         {"seed", required_argument, 0, O_SEED},
         {"test-fraction", required_argument, 0, O_TESTF},
+        {"png", required_argument, 0, O_PNG},
         CLI_COMMON_LONG,
         {0, 0, 0, 0}};
     optind = 1;
@@ -506,6 +509,11 @@ static int cls_parse(const char *cmd, int probe, int argc, char **argv, cls_opts
             break;
         case O_JSON:
             o->json = optarg;
+            break;
+        case O_PNG:
+            if (!probe)
+                return cli_usage_error(cmd, eval_usage, "--png is for linear-probe");
+            o->png = optarg;
             break;
         case O_SHOTS:
             if (!probe)
@@ -725,7 +733,9 @@ static int eval_probe_cmd(int argc, char **argv)
             st =
                 cc_fail(CC_E_INVAL, "no class has 2 images, so nothing is left to test a probe on");
     }
-    double zs1 = 0, zs5 = 0;
+    double zs1 = 0, zs5 = 0, all_acc = 0;
+    char curve[PROBE_MAX_SHOTS * 40] = "";
+    size_t curve_len = 0;
     if (st == CC_OK) {
         gather(r.feat, r.lab, r.E, test, ntest, xt, yt);
         st = class_embeddings(r.m, r.tok, &o, r.names, r.C, r.tpl, r.nt, ens, one, &reused);
@@ -788,6 +798,12 @@ static int eval_probe_cmd(int argc, char **argv)
             snprintf(label, sizeof label, "all (%zu)", nk);
         printf("  probe %-18s   top-1 %5.1f%%  (lambda %g, %zu training images)\n", label,
                100 * acc, p->lambda, nk);
+        if (k) {
+            int n = snprintf(curve + curve_len, sizeof curve - curve_len, "%d %f\n", k, acc);
+            curve_len += n > 0 ? (size_t)n : 0;
+        } else {
+            all_acc = acc;
+        }
         st = jput(&j,
                   "%s{\"shots\": %s, \"train_images\": %zu, \"lambda\": %g, \"iterations\": "
                   "%d, \"top1\": %.6f, \"validation_top1\": [",
@@ -806,6 +822,16 @@ static int eval_probe_cmd(int argc, char **argv)
         st = jput(&j, "]}\n");
     if (st == CC_OK && o.json)
         st = write_json(o.json, &j);
+    if (st == CC_OK && o.png && curve_len)
+        st = cli_plot(o.png,
+                      "set title 'linear probe with k images per class vs zero-shot (%d classes)'\n"
+                      "set xlabel 'images per class (k)'\nset ylabel 'top-1 on the test images'\n"
+                      "set logscale x 2\nset yrange [0:1]\nset key left top\n"
+                      "plot '-' using 1:2 with linespoints title 'k-shot linear probe', "
+                      "%f with lines dt 2 title 'zero-shot (%d templates)', "
+                      "%f with lines dt 3 title 'probe on all training images', "
+                      "%f with lines dt 4 title 'chance'\n%se\n",
+                      r.C, zs1, r.nt, all_acc, 1.0 / r.C, curve);
     cc_buf_free(&j);
     free(is_test);
     free(pool);

@@ -437,34 +437,25 @@ static double gini_sorted(const uint64_t *v, uint64_t n)
 /* Writes the data and asks gnuplot for a PNG: queries per bucket of pairs per query. */
 static cc_status draw_png(const char *png, const uint64_t *sorted, uint64_t n, uint64_t cap)
 {
-    FILE *gp = popen("gnuplot", "w");
-    if (!gp)
-        return cc_fail(CC_E_IO, "cannot run gnuplot (install gnuplot-nox): %s", strerror(errno));
     /* 40 buckets over [0, max] of pairs per query */
     uint64_t hi = n ? sorted[n - 1] : 0, bins[40] = {0};
     for (uint64_t i = 0; i < n; i++)
         bins[(sorted[i] * 40) / (hi + 1)]++; /* bucket b holds [b w, (b + 1) w) */
-    fprintf(gp, "set terminal pngcairo size 900,500\nset output '%s'\n", png);
-    fprintf(gp, "set title 'pairs per query (%" PRIu64 " queries, cap %" PRIu64 ")'\n", n, cap);
     double w = (double)(hi + 1) / 40.0;
-    fprintf(gp,
-            "set xlabel 'pairs per query'\nset ylabel 'queries'\nset logscale y\n"
-            "set yrange [0.7:*]\nset xrange [0:%f]\nset style fill solid 0.8\n"
-            "set boxwidth %f absolute\nunset key\n",
-            (double)(hi > cap ? hi : cap) * 1.05 + 1, w * 0.9);
-    /* the cap, dashed */
-    fprintf(gp, "set arrow from %" PRIu64 ", graph 0 to %" PRIu64 ", graph 1 nohead dt 2\n", cap,
-            cap);
-    fprintf(gp, "plot '-' using 1:2 with boxes\n");
+    char data[40 * 48];
+    size_t len = 0;
     for (int b = 0; b < 40; b++)
         if (bins[b])
-            fprintf(gp, "%f %" PRIu64 "\n", (b + 0.5) * w, bins[b]);
-    fprintf(gp, "e\n");
-    int rc = pclose(gp);
-    if (rc != 0)
-        return cc_fail(CC_E_IO, "gnuplot failed (exit %d) drawing %s (install gnuplot-nox)", rc,
-                       png);
-    return CC_OK;
+            len += (size_t)snprintf(data + len, sizeof data - len, "%f %" PRIu64 "\n",
+                                    (b + 0.5) * w, bins[b]);
+    return cli_plot(png,
+                    "set title 'pairs per query (%" PRIu64 " queries, cap %" PRIu64 ")'\n"
+                    "set xlabel 'pairs per query'\nset ylabel 'queries'\nset logscale y\n"
+                    "set yrange [0.7:*]\nset xrange [0:%f]\nset style fill solid 0.8\n"
+                    "set boxwidth %f absolute\nunset key\n"
+                    "set arrow from %" PRIu64 ", graph 0 to %" PRIu64 ", graph 1 nohead dt 2\n"
+                    "plot '-' using 1:2 with boxes\n%se\n",
+                    n, cap, (double)(hi > cap ? hi : cap) * 1.05 + 1, w * 0.9, cap, cap, data);
 }
 
 static int cmd_histogram(int argc, char **argv)

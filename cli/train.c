@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/buf.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "trainer/bpe.h"
@@ -188,6 +189,73 @@ static int evals_run(void *ctx, clip_model *m, uint64_t step)
     return 0;
 }
 
+/* run/loss.png (loss per step, and ln(batch), the loss at chance) and, with --eval tasks,
+ * run/zeroshot.png (top-1 per evaluation, one line a task, and chance). gnuplot reads the CSV logs
+ * itself. A failure is a warning: the run's results are already written. */
+static void draw_plots(const train_opts *o, const train_evals *ev)
+{
+    char csv[4096], png[4096];
+    if (cc_path_join(csv, sizeof csv, o->out, "log.csv") != CC_OK ||
+        cc_path_join(png, sizeof png, o->out, "loss.png") != CC_OK)
+        return;
+    cc_status st = cli_plot(png,
+                            "set datafile separator ','\nset key autotitle columnhead\n"
+                            "set title 'training loss (%s, batch %u)'\nset xlabel 'step'\n"
+                            "set ylabel 'contrastive loss'\n"
+                            "plot '%s' using 1:3 with lines title 'loss', %f with lines dt 2 "
+                            "title 'ln(batch): chance'\n",
+                            o->model, o->batch, csv, log((double)o->batch));
+    if (st == CC_OK && ev->n && cc_path_join(csv, sizeof csv, o->out, "eval.csv") == CC_OK &&
+        cc_path_join(png, sizeof png, o->out, "zeroshot.png") == CC_OK) {
+        /* One inline data block per task (its rows of eval.csv), then its chance level. */
+        cc_buf plot, text;
+        cc_buf_init(&plot, (size_t)64 << 20);
+        cc_buf_init(&text, (size_t)64 << 20);
+        st = cc_read_file(csv, &text);
+        if (st == CC_OK)
+            st = cc_buf_append(&text, "", 1);
+        char line[256];
+        int n = snprintf(line, sizeof line, "plot ");
+        if (st == CC_OK)
+            st = cc_buf_append(&plot, line, (size_t)n);
+        for (int i = 0; st == CC_OK && i < ev->n; i++) {
+            n = snprintf(line, sizeof line,
+                         "%s'-' using 1:2 with linespoints title '%s', %f with lines dt 2 "
+                         "title '%s chance'",
+                         i ? ", " : "", ev->name[i], 1.0 / ev->set[i]->C, ev->name[i]);
+            st = cc_buf_append(&plot, line, (size_t)n);
+        }
+        if (st == CC_OK)
+            st = cc_buf_append(&plot, "\n", 1);
+        for (int i = 0; st == CC_OK && i < ev->n; i++) {
+            for (char *p = (char *)text.data, *nl; st == CC_OK && (nl = strchr(p, '\n'));
+                 p = nl + 1) {
+                char task[64];
+                double top1;
+                unsigned long long step;
+                if (sscanf(p, "%llu,%63[^,],%lf", &step, task, &top1) == 3 &&
+                    !strcmp(task, ev->name[i])) {
+                    n = snprintf(line, sizeof line, "%llu %f\n", step, top1);
+                    st = cc_buf_append(&plot, line, (size_t)n);
+                }
+            }
+            if (st == CC_OK)
+                st = cc_buf_append(&plot, "e\n", 2);
+        }
+        if (st == CC_OK)
+            st = cc_buf_append(&plot, "", 1);
+        if (st == CC_OK)
+            st = cli_plot(png,
+                          "set title 'zero-shot top-1 during training'\nset xlabel 'step'\n"
+                          "set ylabel 'top-1 accuracy'\nset yrange [0:1]\nset key left top\n%s",
+                          (const char *)plot.data);
+        cc_buf_free(&plot);
+        cc_buf_free(&text);
+    }
+    if (st != CC_OK)
+        cc_log_warn("no plots: %s", cc_errmsg());
+}
+
 int cli_train(int argc, char **argv)
 {
     const char *cmd = "train";
@@ -343,6 +411,8 @@ int cli_train(int argc, char **argv)
     train_result r;
     if (st == CC_OK)
         st = train_run(&o, &r);
+    if (st == CC_OK)
+        draw_plots(&o, &ev);
     evals_close(&ev);
     if (st != CC_OK)
         return cli_fail(cmd, st);

@@ -85,7 +85,9 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["skipped"]
 ok
 
 # ---- linear probe --------------------------------------------------------------------------------
-expect 0 "" -- lp --shots 1,2,4 --seed 3 --cache "$T/zs.cache" --json "$T/lp1.json"
+expect 0 "" -- lp --shots 1,2,4 --seed 3 --cache "$T/zs.cache" --json "$T/lp1.json" --png "$T/lp1.png"
+[ "$(head -c 8 "$T/lp1.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "few-shot plot is not a PNG"
+expect 2 "--png is for linear-probe" -- zs --png "$T/x.png"
 python3 - "$T/lp1.json" <<'PY' || fail "linear-probe JSON"
 import json, sys
 r = json.load(open(sys.argv[1]))

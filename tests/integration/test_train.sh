@@ -67,6 +67,11 @@ last = sum(float(r["loss"]) for r in rows[-10:]) / 10
 print("loss %.3f -> %.3f (ln 32 = %.3f)" % (first, last, math.log(32)))
 sys.exit(0 if last < 0.6 * math.log(32) and last < first else 1)
 PY
+# The plots next to the logs.
+for p in loss zeroshot; do
+  [ "$(head -c 8 "$T/learn/$p.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] ||
+    fail "$p.png is not a PNG"
+done
 # Zero-shot during training: a row per evaluation in eval.csv, accuracies in [0,1], chance 1/8.
 python3 - "$T/learn/eval.csv" <<'PY' || fail "eval.csv"
 import csv, sys
