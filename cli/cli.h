@@ -34,8 +34,7 @@ int cli_eval(int argc, char **argv);
 /* Calls fn for every record of every shard in m, in manifest and index order (cli/walk.c). fn
  * returning nonzero stops the walk and is returned; shard errors are printed (cli_fail) and
  * CLI_EXIT_FAIL returned. */
-typedef int (*cli_record_fn)(void *ctx, const shard_manifest_entry *e, uint64_t index,
-                             const shard_record *r);
+typedef shard_walk_fn cli_record_fn; /* shards/shard.h's walk callback */
 int cli_walk_records(const char *cmd, const shard_manifest *m, cli_record_fn fn, void *ctx);
 
 /* One subcommand of a group ("shards pack"): its name and entry point (argv[0] = the name). */

@@ -8,6 +8,7 @@
  */
 #include "shards/shard.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,4 +268,35 @@ cc_status shard_view_find(shard_view *v, const uint8_t uid[16], uint64_t *index)
              val.mv_size);
     *index = cc_load_be64(val.mv_data);
     return CC_OK;
+}
+
+cc_status shard_manifest_walk(const shard_manifest *m, shard_walk_fn fn, void *ctx, int *stopped)
+{
+    int rc = 0;
+    cc_status st = CC_OK;
+    for (size_t i = 0; st == CC_OK && rc == 0 && i < m->n; i++) {
+        char path[4096];
+        shard_reader *r = NULL;
+        shard_view *v = NULL;
+        st = shard_manifest_shard_path(m, i, path, sizeof path);
+        if (st == CC_OK)
+            st = shard_reader_open(path, &m->entries[i], &r);
+        if (st == CC_OK)
+            st = shard_view_open(r, &v);
+        for (uint64_t k = 0; st == CC_OK && rc == 0 && k < shard_reader_count(r); k++) {
+            shard_record rec;
+            uint64_t at;
+            st = shard_view_next(v, &at, &rec);
+            if (st == CC_OK && at != k)
+                st = cc_fail(CC_E_FORMAT, "%s: record %" PRIu64 " is missing", m->entries[i].name,
+                             k);
+            if (st == CC_OK)
+                rc = fn(ctx, &m->entries[i], k, &rec);
+        }
+        shard_view_close(v);
+        shard_reader_close(r);
+    }
+    if (stopped)
+        *stopped = rc;
+    return st;
 }

@@ -213,6 +213,16 @@ cc_status shard_view_find(shard_view *v, const uint8_t uid[16], uint64_t *index)
  * second pass over every image would only cost time), on otherwise. shard_verify turns it on. */
 void shard_view_check_values(shard_view *v, int on);
 
+/* Called for every record of a walk; return 0 to go on, nonzero to stop the walk. */
+typedef int (*shard_walk_fn)(void *ctx, const shard_manifest_entry *e, uint64_t index,
+                             const shard_record *r);
+/* Calls fn for every record of every shard of m, in manifest and index order (each shard opened
+ * against its manifest entry, then one cursor scan). *stopped (may be NULL) gets fn's nonzero
+ * return when it stopped the walk, else 0. CC_OK when the walk ended or fn stopped it; shard
+ * errors as shard_reader_open and shard_view_next, and CC_E_FORMAT naming a record missing from
+ * the index sequence. */
+cc_status shard_manifest_walk(const shard_manifest *m, shard_walk_fn fn, void *ctx, int *stopped);
+
 /* ---- verify -------------------------------------------------------------------------------- */
 
 /* Called for each record that decoded cleanly; return nonzero (with a message in msg) to report

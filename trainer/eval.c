@@ -68,6 +68,34 @@ static cc_status batch_flush(embed_batch *b)
     return CC_OK;
 }
 
+/* The walk of eval_embed_manifest: one record into the batch. */
+typedef struct embed_walk {
+    embed_batch *b;
+    const bpe *tok;
+    size_t max_n;
+    uint64_t bad;
+    cc_status st;
+} embed_walk;
+
+static int embed_record(void *ctx, const shard_manifest_entry *e, uint64_t idx,
+                        const shard_record *rec)
+{
+    embed_walk *w = ctx;
+    embed_batch *b = w->b;
+    float *im = b->images + (size_t)b->n * 3 * (size_t)b->S * (size_t)b->S;
+    int32_t *tk = b->tokens + (size_t)b->n * (size_t)b->T;
+    if (loader_image(rec->image, rec->image_len, (uint32_t)b->S, 0, 1, 1, 0, 0, idx, im) != CC_OK ||
+        bpe_encode(w->tok, rec->caption, strlen(rec->caption), tk, (uint32_t)b->T, NULL) != CC_OK) {
+        if (w->bad++ < 5)
+            cc_log_warn("%s record %llu skipped: %s", e->name, (unsigned long long)idx,
+                        cc_errmsg());
+        return 0;
+    }
+    if (++b->n == b->B && (w->st = batch_flush(b)) != CC_OK)
+        return 1;
+    return w->max_n && b->len + (size_t)b->n >= w->max_n;
+}
+
 cc_status eval_embed_manifest(clip_model *m, const bpe *tok, const char *manifest, size_t max_n,
                               float **img, float **txt, size_t *n, uint64_t *skipped)
 {
@@ -77,51 +105,20 @@ cc_status eval_embed_manifest(clip_model *m, const bpe *tok, const char *manifes
                      .S = cfg->image_size,
                      .T = cfg->context,
                      .E = cfg->embed_dim};
-    uint64_t bad = 0;
+    embed_walk w = {.b = &b, .tok = tok, .max_n = max_n, .st = CC_OK};
     shard_manifest *man = NULL;
     cc_status st = shard_manifest_load(manifest, &man);
     b.images = malloc((size_t)b.B * 3 * (size_t)b.S * (size_t)b.S * sizeof(float));
     b.tokens = malloc((size_t)b.B * (size_t)b.T * sizeof(int32_t));
     if (st == CC_OK && (!b.images || !b.tokens))
         st = cc_fail(CC_E_NOMEM, "out of memory");
-    for (size_t i = 0; st == CC_OK && man && i < man->n; i++) {
-        char path[8192];
-        shard_reader *r = NULL;
-        shard_view *v = NULL;
-        st = shard_manifest_shard_path(man, i, path, sizeof path);
-        if (st == CC_OK)
-            st = shard_reader_open(path, &man->entries[i], &r);
-        if (st == CC_OK)
-            st = shard_view_open(r, &v);
-        uint64_t idx;
-        shard_record rec;
-        while (st == CC_OK && (!max_n || b.len + (size_t)b.n < max_n)) {
-            st = shard_view_next(v, &idx, &rec);
-            if (st == CC_E_NOTFOUND) {
-                st = CC_OK;
-                break;
-            }
-            if (st != CC_OK)
-                break;
-            float *im = b.images + (size_t)b.n * 3 * (size_t)b.S * (size_t)b.S;
-            int32_t *tk = b.tokens + (size_t)b.n * (size_t)b.T;
-            if (loader_image(rec.image, rec.image_len, (uint32_t)b.S, 0, 1, 1, 0, 0, idx, im) !=
-                    CC_OK ||
-                bpe_encode(tok, rec.caption, strlen(rec.caption), tk, (uint32_t)b.T, NULL) !=
-                    CC_OK) {
-                if (bad++ < 5)
-                    cc_log_warn("%s record %llu skipped: %s", man->entries[i].name,
-                                (unsigned long long)idx, cc_errmsg());
-                continue;
-            }
-            if (++b.n == b.B)
-                st = batch_flush(&b);
-        }
-        shard_view_close(v);
-        shard_reader_close(r);
-    }
+    if (st == CC_OK)
+        st = shard_manifest_walk(man, embed_record, &w, NULL);
+    if (st == CC_OK)
+        st = w.st;
     if (st == CC_OK)
         st = batch_flush(&b);
+    uint64_t bad = w.bad;
     if (st == CC_OK && b.len == 0)
         st = cc_fail(CC_E_INVAL, "%s: no record could be evaluated (%llu skipped)", manifest,
                      (unsigned long long)bad);

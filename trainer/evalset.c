@@ -395,6 +395,32 @@ int evalset_caption_class(const char *caption, const char *const *names, int C)
     return found;
 }
 
+/* The walk of evalset_embed_manifest: one record, labelled by its caption, into the batch. */
+typedef struct caption_walk {
+    img_batch *b;
+    const char *const *names;
+    int C;
+    size_t max_n;
+    uint64_t nolab;
+    cc_status st;
+} caption_walk;
+
+static int caption_record(void *ctx, const shard_manifest_entry *e, uint64_t idx,
+                          const shard_record *rec)
+{
+    caption_walk *w = ctx;
+    int c = evalset_caption_class(rec->caption, w->names, w->C);
+    if (c < 0) {
+        w->nolab++;
+        return 0;
+    }
+    char what[300];
+    snprintf(what, sizeof what, "%s record %llu", e->name, (unsigned long long)idx);
+    if ((w->st = batch_add(w->b, rec->image, rec->image_len, c, what)) != CC_OK)
+        return 1;
+    return w->max_n && w->b->len + (size_t)w->b->n >= w->max_n;
+}
+
 cc_status evalset_embed_manifest(clip_model *m, const char *manifest, const char *const *names,
                                  int C, size_t max_n, float **feat, int **labels, size_t *n,
                                  uint64_t *unlabelled, uint64_t *skipped)
@@ -403,41 +429,13 @@ cc_status evalset_embed_manifest(clip_model *m, const char *manifest, const char
     CC_TRY(shard_manifest_load(manifest, &man));
     img_batch b;
     cc_status st = batch_init(&b, m);
-    uint64_t nolab = 0;
-    for (size_t i = 0; st == CC_OK && i < man->n; i++) {
-        char path[8192];
-        shard_reader *r = NULL;
-        shard_view *v = NULL;
-        st = shard_manifest_shard_path(man, i, path, sizeof path);
-        if (st == CC_OK)
-            st = shard_reader_open(path, &man->entries[i], &r);
-        if (st == CC_OK)
-            st = shard_view_open(r, &v);
-        while (st == CC_OK && (!max_n || b.len + (size_t)b.n < max_n)) {
-            uint64_t idx;
-            shard_record rec;
-            st = shard_view_next(v, &idx, &rec);
-            if (st == CC_E_NOTFOUND) {
-                st = CC_OK;
-                break;
-            }
-            if (st != CC_OK)
-                break;
-            int c = evalset_caption_class(rec.caption, names, C);
-            if (c < 0) {
-                nolab++;
-                continue;
-            }
-            char what[300];
-            snprintf(what, sizeof what, "%s record %llu", man->entries[i].name,
-                     (unsigned long long)idx);
-            st = batch_add(&b, rec.image, rec.image_len, c, what);
-        }
-        shard_view_close(v);
-        shard_reader_close(r);
-    }
+    caption_walk w = {.b = &b, .names = names, .C = C, .max_n = max_n, .st = CC_OK};
+    if (st == CC_OK)
+        st = shard_manifest_walk(man, caption_record, &w, NULL);
+    if (st == CC_OK)
+        st = w.st;
     shard_manifest_free(man);
     if (unlabelled)
-        *unlabelled = nolab;
+        *unlabelled = w.nolab;
     return batch_finish(&b, st, manifest, feat, labels, n, skipped);
 }
